@@ -1,0 +1,1 @@
+"""The `ccledger` command line."""

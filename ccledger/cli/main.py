@@ -1,0 +1,95 @@
+"""`ccledger` argument parsing and dispatch.
+
+Command modules are imported only when their command runs, so `report --json`
+never pays for rich. Errors become one line on stderr and a named exit code;
+`--debug` shows the traceback instead.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from .. import __version__
+from ..errors import ERROR, INTERRUPTED, CcledgerError
+
+USAGE_REPORTS = ("daily", "weekly", "monthly", "session", "blocks", "models", "projects")
+ATTRIBUTION_REPORTS = ("tools", "mcp", "agents")
+
+
+def _report_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="print the versioned JSON envelope")
+    p.add_argument("--since", metavar="DATE", help="first day to include (YYYY-MM-DD, inclusive)")
+    p.add_argument("--until", metavar="DATE", help="last day to include (YYYY-MM-DD, inclusive)")
+    p.add_argument("--timezone", "-z", metavar="TZ", help="IANA zone for dates (default: local)")
+    p.add_argument("--project", metavar="NAME", help="only this project (folder name, path or part of it)")
+    p.add_argument("--session", metavar="ID", help="only this session (id or its prefix)")
+    p.add_argument("--no-ingest", action="store_true", help="do not read new transcript lines first")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ccledger", description="A local ledger of every token Claude Code spends.")
+    parser.add_argument("--version", action="version", version=f"ccledger {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("ingest", help="read new transcript lines into the ledger")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar or summary")
+    p.set_defaults(module="ingest_cmd")
+
+    p = sub.add_parser("report", help="usage reports (tables or --json)")
+    kinds = p.add_subparsers(dest="kind", metavar="KIND", required=True)
+    for kind in USAGE_REPORTS:
+        k = kinds.add_parser(kind, help=f"{kind} report")
+        _report_options(k)
+        k.add_argument("--breakdown", "-b", action="store_true", help="per-model rows")
+        k.set_defaults(module="report_cmd")
+    for kind in ATTRIBUTION_REPORTS:
+        k = kinds.add_parser(kind, help=f"token attribution by {kind}")
+        _report_options(k)
+        if kind == "mcp":
+            k.add_argument("--by-tool", action="store_true", help="one row per MCP tool, not per server")
+        k.set_defaults(module="attribution_cmd")
+
+    p = sub.add_parser("doctor", help="paths, ledger health, skipped lines")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(module="doctor_cmd")
+
+    p = sub.add_parser("statusline", help="render the status line from Claude Code's JSON on stdin")
+    p.add_argument("--preview", action="store_true", help="render the bundled sample payloads")
+    p.set_defaults(module="statusline_cmd")
+
+    p = sub.add_parser("rebuild", help="re-derive the ledger from the transcripts (after a parser upgrade)")
+    p.add_argument("--yes", action="store_true")
+    p.set_defaults(module="rebuild_cmd")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "module", None):
+        parser.print_help()
+        return 0
+    try:
+        module = importlib.import_module(f"ccledger.cli.{args.module}")
+        return int(module.run(args) or 0)
+    except CcledgerError as exc:
+        print(f"ccledger: {exc}", file=sys.stderr)
+        return exc.code
+    except KeyboardInterrupt:
+        return INTERRUPTED
+    except Exception as exc:
+        if args.debug:
+            raise
+        from ..hot import errlog
+        where = errlog.record("cli", exc)
+        print(f"ccledger: unexpected error: {exc} (details in {where}; --debug shows the traceback)",
+              file=sys.stderr)
+        return ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())

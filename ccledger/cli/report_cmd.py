@@ -1,0 +1,63 @@
+"""`ccledger report daily|weekly|monthly|session|blocks|models|projects`."""
+from __future__ import annotations
+
+import argparse
+import sqlite3
+
+from ..report import blocks, envelope, periods, usage
+from . import context
+
+KEYS = {"daily": [("Date", "date")], "weekly": [("Week of", "week")], "monthly": [("Month", "month")],
+        "session": [("Session", "session_id"), ("Project", "project"), ("Last active", "last_active")],
+        "projects": [("Project", "project")], "models": [("Model", "model")]}
+
+
+def filters(args: argparse.Namespace) -> usage.Filters:
+    zone = periods.zone(args.timezone)
+    since, until = periods.bounds(zone, args.since, args.until)
+    return usage.Filters(zone, since, until, args.project, args.session)
+
+
+def prepare(args: argparse.Namespace) -> tuple[sqlite3.Connection, usage.Filters]:
+    flt = filters(args)  # bad arguments fail before any work
+    conn = context.open_ledger()
+    if not args.no_ingest:
+        context.catch_up(conn, quiet=args.json)
+    return conn, flt
+
+
+def rows_for(conn: sqlite3.Connection, kind: str, flt: usage.Filters, breakdown: bool) -> list[dict]:
+    if kind in ("daily", "weekly", "monthly"):
+        return usage.by_period(conn, flt, {"daily": "day", "weekly": "week", "monthly": "month"}[kind], breakdown)
+    if kind == "session":
+        return usage.by_session(conn, flt, breakdown)
+    if kind == "projects":
+        return usage.by_project(conn, flt, breakdown)
+    if kind == "models":
+        return usage.by_model(conn, flt)
+    return blocks.blocks(conn, flt)
+
+
+def run(args: argparse.Namespace) -> int:
+    conn, flt = prepare(args)
+    rows = rows_for(conn, args.kind, flt, args.breakdown)
+    totals = usage.totals([r for r in rows if not r.get("is_gap")])
+    skipped = usage.skipped(conn)
+    unpriced = usage.unpriced_models(conn, flt)
+    if args.json:
+        print(envelope.dumps(envelope.build(args.kind, rows, totals, skipped, timezone=flt.zone.name,
+                                            unpriced_models=unpriced)))
+        return 0
+    from ..render import tables
+    out = tables.console()
+    for row in rows:
+        if row.get("last_activity"):
+            row["last_active"] = flt.zone.moment(periods.parse_iso_ms(row["last_activity"])).strftime("%Y-%m-%d %H:%M")
+    if args.kind == "blocks":
+        out.print(tables.blocks_table(rows, flt.zone))
+    else:
+        title = f"Claude Code usage, {args.kind}" + (f" ({flt.zone.name} time)" if args.kind != "models" else "")
+        out.print(tables.usage_table(title, KEYS[args.kind], rows, totals, args.breakdown,
+                                     models=args.kind != "models", width=out.width))
+    tables.footer_notes(out, skipped, unpriced)
+    return 0

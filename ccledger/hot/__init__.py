@@ -1,0 +1,1 @@
+"""The hot path: what hooks and the status line run. Standard library only (a test enforces it)."""

@@ -1,0 +1,80 @@
+"""Opening the ledger the same way every time, and bringing its schema up to date.
+
+WAL, synchronous=NORMAL and a busy timeout, so a status line, several hooks and
+a report can share the file. Migrations run under a file lock with a
+double-check, each in one transaction; a ledger written by a newer ccledger is
+refused, never rewritten.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+from typing import Iterator
+
+from . import locks, paths, schema
+
+
+class LedgerError(Exception):
+    """The ledger cannot be used as it is (for example: its schema is newer than this code)."""
+
+
+def _create_private(path: str) -> None:
+    paths.ensure_dir(os.path.dirname(path))
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
+
+
+def connect(path: str | None = None, timeout: float = 10.0, migrate: bool = True) -> sqlite3.Connection:
+    """Open (creating 0600 in a 0700 folder if needed) and migrate the ledger."""
+    path = path or paths.ledger_path()
+    if not os.path.exists(path):
+        _create_private(path)
+    conn = sqlite3.connect(path, timeout=timeout, isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA synchronous=NORMAL")
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if version > schema.LATEST:
+        conn.close()
+        raise LedgerError(
+            f"ledger {path} has schema {version}, newer than this ccledger understands "
+            f"({schema.LATEST}); upgrade ccledger (the ledger was left untouched)")
+    if version < schema.LATEST:
+        if not migrate:
+            conn.close()
+            raise LedgerError(f"ledger {path} needs migration to schema {schema.LATEST}")
+        _migrate(conn, timeout)
+    return conn
+
+
+def _migrate(conn: sqlite3.Connection, timeout: float) -> None:
+    with locks.migration_lock(max(timeout, 30.0)):
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version == 0:
+            conn.execute("PRAGMA journal_mode=WAL")
+        for number in range(version + 1, schema.LATEST + 1):
+            with transaction(conn):
+                schema.MIGRATIONS[number - 1](conn)
+                conn.execute(f"PRAGMA user_version = {number}")
+
+
+@contextlib.contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any error."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+@contextlib.contextmanager
+def opened(path: str | None = None, timeout: float = 10.0) -> Iterator[sqlite3.Connection]:
+    conn = connect(path, timeout)
+    try:
+        yield conn
+    finally:
+        conn.close()

@@ -1,0 +1,477 @@
+"""Incremental ingestion: only the bytes of a transcript that are new since last time.
+
+Per file the ledger keeps inode, size, mtime and the offset after the last
+complete line. A partial last line is left for next time; a file that shrank,
+was replaced, or whose first line changed is re-read from the start, and the
+natural keys make that free of double counting. Each range of lines is
+written in one transaction together with its new offset, after checking that
+the offset is still the one the range was read from: two ingesting processes
+can never both apply the same bytes. Large backlogs are parsed by a pool of
+worker processes while this process writes.
+"""
+from __future__ import annotations
+
+import binascii
+import os
+import sqlite3
+from typing import Callable, Iterable, NamedTuple
+
+from . import db, locks, paths, pricing
+from .transcript import (C_CR, C_CW1H, C_CW5, C_GEO, C_IN, C_MODEL, C_OUT, C_SIDE, C_SPEED, C_WEB, FileInfo,
+                         Scan, scan)
+
+CHUNK = 8 << 20             # bytes of transcript per unit of work
+POOL_THRESHOLD = 24 << 20   # below this much new data, parse in-process
+BATCH = 64 << 20            # bytes of transcript per write transaction in a bulk ingest
+HEAD = 4096                 # the first line (up to this many bytes) identifies a file
+
+
+class Task(NamedTuple):
+    path: str
+    info: FileInfo
+    start: int       # where to read from
+    expected: int    # the stored offset this task was planned against
+    restart: bool
+    size: int
+    inode: int
+    mtime_ns: int
+
+
+class Summary:
+    """What one ingest run did: shown by `ccledger ingest` and returned to callers."""
+
+    def __init__(self) -> None:
+        self.files = 0
+        self.files_read = 0
+        self.bytes = 0
+        self.lines = 0
+        self.api_calls = 0
+        self.tool_calls = 0
+        self.restarts = 0
+        self.busy: list[str] = []
+        self.skipped: dict[str, int] = {}
+
+    def add(self, rows: "Rows") -> None:
+        self.bytes += max(0, rows.end - rows.start)
+        self.lines += rows.lines
+        self.api_calls += len(rows.calls)
+        self.tool_calls += len(rows.tools)
+        for reason, count in rows.skipped.items():
+            self.skipped[reason] = self.skipped.get(reason, 0) + count
+
+    def merge(self, other: "Summary") -> None:
+        for name in ("files_read", "bytes", "lines", "api_calls", "tool_calls", "restarts"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.busy += other.busy
+        for reason, count in other.skipped.items():
+            self.skipped[reason] = self.skipped.get(reason, 0) + count
+
+
+# ---------------------------------------------------------------------------------- discovery
+
+def identify(root: str, path: str) -> tuple[str, str, str]:
+    """(project, session, agent) from a path under <root>/projects."""
+    parts = os.path.relpath(path, os.path.join(root, "projects")).split(os.sep)
+    stem = parts[-1][:-6]
+    agent = stem[6:] if stem.startswith("agent-") else ""
+    if len(parts) == 2:
+        return parts[0], "" if agent else stem, agent
+    return parts[0], parts[1], agent
+
+
+def discover(roots: Iterable[str]) -> list[tuple[str, str, str, str]]:
+    """Every *.jsonl under <root>/projects, subagent folders included: (path, project, session, agent)."""
+    found = []
+    for root in roots:
+        stack = [os.path.join(root, "projects")]
+        while stack:
+            folder = stack.pop()
+            try:
+                entries = list(os.scandir(folder))
+            except OSError:
+                continue
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append(entry.path)
+                elif entry.name.endswith(".jsonl"):
+                    found.append((entry.path, *identify(root, entry.path)))
+    found.sort()
+    return found
+
+
+def _head_crc(path: str) -> int:
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(HEAD)
+    except OSError:
+        return 0
+    nl = head.find(b"\n")
+    return binascii.crc32(head[: nl + 1] if nl >= 0 else head) if nl >= 0 else 0
+
+
+def plan(conn: sqlite3.Connection, found: list[tuple[str, str, str, str]]) -> list[Task]:
+    """Files with bytes we have not read, and where to start reading each."""
+    known = {row[0]: row[1:] for row in conn.execute(
+        "SELECT path, id, inode, size, mtime_ns, offset, head_crc FROM files")}
+    tasks, new = [], []
+    for path, project, session, agent in found:
+        try:
+            st = os.stat(path)
+        except OSError:
+            continue
+        row = known.get(path)
+        if row is None:
+            new.append((path, project, session, agent, st))
+            continue
+        file_id, inode, size, mtime_ns, offset, head_crc = row
+        if inode == st.st_ino and size == st.st_size and mtime_ns == st.st_mtime_ns:
+            continue
+        restart = inode != st.st_ino or st.st_size < offset or (offset > 0 and _head_crc(path) != head_crc)
+        if not restart and st.st_size == offset:
+            conn.execute("UPDATE files SET size=?, mtime_ns=? WHERE id=?", (st.st_size, st.st_mtime_ns, file_id))
+            continue
+        info = FileInfo(file_id, project, session, agent)
+        tasks.append(Task(path, info, 0 if restart else offset, offset, restart, st.st_size, st.st_ino,
+                          st.st_mtime_ns))
+    if new:
+        with db.transaction(conn):
+            for path, project, session, agent, st in new:
+                conn.execute("INSERT OR IGNORE INTO files (path, project, session_id, agent_id) VALUES (?,?,?,?)",
+                             (path, project, session, agent))
+        ids = dict(conn.execute("SELECT path, id FROM files WHERE offset = 0"))
+        for path, project, session, agent, st in new:
+            info = FileInfo(ids[path], project, session, agent)
+            tasks.append(Task(path, info, 0, 0, False, st.st_size, st.st_ino, st.st_mtime_ns))
+    return tasks
+
+
+# ---------------------------------------------------------------------------------- reading
+
+def _to_newline(handle, limit: int = 1 << 40) -> bytes:
+    """Bytes from the current position through the next newline (or to EOF)."""
+    out = b""
+    while len(out) < limit:
+        block = handle.read(1 << 20)
+        if not block:
+            break
+        nl = block.find(b"\n")
+        if nl >= 0:
+            return out + block[: nl + 1]
+        out += block
+    return out
+
+
+def read_range(path: str, a: int, b: int, file_start: int) -> tuple[bytes, int]:
+    """The bytes of the lines that start in [a, b), and the offset they begin at.
+
+    Lines are split among ranges by where they start, so adjacent ranges
+    partition a file exactly and can be parsed in parallel. Offset -1 means
+    no line starts in the range.
+    """
+    with open(path, "rb") as handle:
+        start = a
+        if a > file_start:
+            handle.seek(a - 1)
+            skipped = _to_newline(handle)
+            if not skipped.endswith(b"\n"):
+                return b"", -1
+            start = a - 1 + len(skipped)
+        if start >= b:
+            return b"", -1
+        handle.seek(start)
+        data = handle.read(b - start)
+        if len(data) == b - start and data[-1:] != b"\n":
+            data += _to_newline(handle)
+    return data, start
+
+
+class Rows(NamedTuple):
+    """One scanned range as SQL parameter tuples: built by a worker, applied by the writer."""
+    calls: list
+    tools: list
+    items: list
+    skipped: dict
+    limits: list
+    lines: int
+    end: int
+    first_ts: int | None
+    start: int
+
+
+def split_mcp(name: str) -> tuple[str | None, str | None]:
+    """mcp__<server>__<tool> and mcp__plugin_<plugin>_<server>__<tool> -> (server, tool)."""
+    if not name.startswith("mcp__"):
+        return None, None
+    server, sep, tool = name[5:].partition("__")
+    return (server or None), (tool if sep else None)
+
+
+class Pricer:
+    """Cost of a call record with the effective price table, one lookup per model."""
+
+    def __init__(self, overrides: dict | None = None) -> None:
+        self.overrides = overrides
+        self.cache: dict[str, pricing.Price | None] = {}
+
+    def __call__(self, call: list) -> tuple[float, int]:
+        model = call[C_MODEL]
+        try:
+            price = self.cache[model]
+        except KeyError:
+            price = self.cache[model] = pricing.lookup(model, self.overrides)
+        if price is None:
+            return 0.0, 0
+        return pricing.request_cost(price, model, call[C_IN], call[C_CW5], call[C_CW1H], call[C_CR],
+                                    call[C_OUT], call[C_SPEED], call[C_GEO], call[C_WEB]), 1
+
+
+def rows_of(result: Scan, info: FileInfo, price: Pricer, start: int) -> Rows:
+    calls = []
+    for call in result.calls.values():
+        cost, priced = price(call)
+        call[C_SIDE] = int(call[C_SIDE])
+        calls.append((*call[:3], info.project, *call[3:], cost, priced, info.file_id, info.file_id))
+    tools = []
+    for tid, t in result.tools.items():
+        server, tool = split_mcp(t[4]) if t[4] else (None, None)
+        tools.append((tid, t[0], info.project, t[1], t[2], t[3], t[4], server, tool, *t[5:]))
+    return Rows(calls, tools, result.items, result.skipped, result.limits, result.lines, result.end,
+                result.first_ts, start)
+
+
+def scan_job(job: tuple) -> Rows:
+    path, info, a, b, file_start, overrides = job
+    data, start = read_range(path, a, b, file_start)
+    return rows_of(scan(data, start, info), info, Pricer(overrides), a)
+
+
+def _jobs(task: Task, chunk: int, overrides: dict | None) -> list[tuple]:
+    bounds = list(range(task.start, task.size, chunk)) + [task.size]
+    return [(task.path, task.info, a, b, task.start, overrides) for a, b in zip(bounds, bounds[1:])]
+
+
+# ---------------------------------------------------------------------------------- writing
+
+_CALL_SQL = """
+INSERT INTO api_calls (message_id, request_id, session_id, project, agent_id, is_sidechain, model, ts_ms,
+    input_tokens, cache_write_5m, cache_write_1h, cache_read_tokens, output_tokens, total_tokens, speed, geo,
+    web_searches, source, offset, text_bytes, cost_usd, priced, file_id, session_start_ms)
+VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,(SELECT coalesce(first_ts_ms, 0) FROM files WHERE id=?))
+ON CONFLICT (message_id, request_id) DO UPDATE SET
+    session_id=excluded.session_id, project=excluded.project, agent_id=excluded.agent_id,
+    is_sidechain=excluded.is_sidechain, model=excluded.model, ts_ms=excluded.ts_ms,
+    input_tokens=excluded.input_tokens, cache_write_5m=excluded.cache_write_5m,
+    cache_write_1h=excluded.cache_write_1h, cache_read_tokens=excluded.cache_read_tokens,
+    output_tokens=excluded.output_tokens, total_tokens=excluded.total_tokens, speed=excluded.speed,
+    geo=excluded.geo, web_searches=excluded.web_searches, source=excluded.source, offset=excluded.offset,
+    text_bytes=max(api_calls.text_bytes, excluded.text_bytes), cost_usd=excluded.cost_usd,
+    priced=excluded.priced, file_id=excluded.file_id, session_start_ms=excluded.session_start_ms
+WHERE excluded.total_tokens > api_calls.total_tokens
+   OR (excluded.total_tokens = api_calls.total_tokens
+       AND (excluded.is_sidechain < api_calls.is_sidechain
+            OR (excluded.is_sidechain = api_calls.is_sidechain
+                AND excluded.session_start_ms < api_calls.session_start_ms)))
+"""
+
+# A range may hold a call's tool_use, its result, or both: NULL means "not said here".
+_TOOL_SQL = """
+INSERT INTO tool_calls (tool_use_id, session_id, project, agent_id, message_id, request_id, tool_name,
+    mcp_server, mcp_tool, input_bytes, started_ms, result_bytes, status, ended_ms, prompt_id, subagent_id,
+    from_transcript)
+VALUES (?,?,?,?,?,?,coalesce(?, ''),?,?,?,?,?,?,?,?,?,1)
+ON CONFLICT (tool_use_id) DO UPDATE SET
+    session_id=excluded.session_id, project=excluded.project, agent_id=excluded.agent_id,
+    message_id=coalesce(excluded.message_id, tool_calls.message_id),
+    request_id=coalesce(excluded.request_id, tool_calls.request_id),
+    tool_name=CASE WHEN excluded.tool_name != '' THEN excluded.tool_name ELSE tool_calls.tool_name END,
+    mcp_server=coalesce(excluded.mcp_server, tool_calls.mcp_server),
+    mcp_tool=coalesce(excluded.mcp_tool, tool_calls.mcp_tool),
+    input_bytes=coalesce(excluded.input_bytes, tool_calls.input_bytes),
+    started_ms=coalesce(excluded.started_ms, tool_calls.started_ms),
+    result_bytes=coalesce(excluded.result_bytes, tool_calls.result_bytes),
+    status=CASE WHEN tool_calls.from_hook THEN coalesce(tool_calls.status, excluded.status)
+                ELSE coalesce(excluded.status, tool_calls.status) END,
+    ended_ms=coalesce(excluded.ended_ms, tool_calls.ended_ms),
+    prompt_id=coalesce(tool_calls.prompt_id, excluded.prompt_id),
+    subagent_id=coalesce(excluded.subagent_id, tool_calls.subagent_id),
+    from_transcript=1
+"""
+
+
+def _drop_replays(conn: sqlite3.Connection, calls: list) -> list:
+    """A sidechain copy of a message.id already seen outside the sidechain is a replay: drop it."""
+    main = {c[0]: c[1] for c in calls if not c[5]}
+    kept = []
+    for c in calls:
+        if c[5] and ((c[0] in main and main[c[0]] != c[1]) or conn.execute(
+                "SELECT 1 FROM api_calls WHERE message_id=? AND is_sidechain=0 AND request_id!=?",
+                (c[0], c[1])).fetchone()):
+            continue
+        kept.append(c)
+    if main and conn.execute("SELECT 1 FROM api_calls WHERE is_sidechain=1 LIMIT 1").fetchone():
+        conn.executemany("DELETE FROM api_calls WHERE message_id=? AND is_sidechain=1 AND request_id!=?",
+                         main.items())
+    return kept
+
+
+def apply(conn: sqlite3.Connection, task: Task, rows: Rows, expected: int, first: bool) -> bool:
+    """Write one scanned range inside the caller's transaction; False if the offset moved."""
+    file_id = task.info.file_id
+    row = conn.execute("SELECT offset, first_ts_ms FROM files WHERE id=?", (file_id,)).fetchone()
+    if row is None or row[0] != expected:
+        return False
+    restart = first and task.restart
+    first_ts = None if restart else row[1]
+    if restart:
+        conn.execute("DELETE FROM context_items WHERE file_id=?", (file_id,))
+        conn.execute("DELETE FROM skipped WHERE file_id=?", (file_id,))
+    if rows.first_ts is not None and (first_ts is None or rows.first_ts < first_ts):
+        first_ts = rows.first_ts
+    head = _head_crc(task.path) if task.start == 0 and first else None
+    conn.execute(
+        "UPDATE files SET offset=?, lines=CASE WHEN ? THEN ? ELSE lines+? END, size=?, inode=?, mtime_ns=?,"
+        " first_ts_ms=?, head_crc=coalesce(?, head_crc), restarts=restarts+? WHERE id=?",
+        (max(expected, rows.end), restart, rows.lines, rows.lines, task.size, task.inode, task.mtime_ns,
+         first_ts, head, int(restart), file_id))
+    conn.executemany(_CALL_SQL, _drop_replays(conn, rows.calls))
+    conn.executemany(_TOOL_SQL, rows.tools)
+    conn.executemany("INSERT OR REPLACE INTO context_items VALUES (?,?,?,?,?,?,?,?)",
+                     [(file_id, *item) for item in rows.items])
+    conn.executemany(
+        "INSERT INTO skipped VALUES (?,?,?) ON CONFLICT (file_id, reason) DO UPDATE SET count=count+excluded.count",
+        [(file_id, reason, count) for reason, count in rows.skipped.items()])
+    conn.executemany("INSERT OR IGNORE INTO limit_events VALUES (?,?,?)", rows.limits)
+    return True
+
+
+# ---------------------------------------------------------------------------------- running
+
+def _run_inline(conn: sqlite3.Connection, task: Task, overrides: dict | None, summary: Summary,
+                lock_timeout: float) -> None:
+    try:
+        with locks.file_lock(task.path, lock_timeout):
+            row = conn.execute("SELECT offset FROM files WHERE id=?", (task.info.file_id,)).fetchone()
+            if row is None:
+                return
+            if row[0] != task.expected:  # someone else moved it: re-plan this file
+                fresh = plan(conn, [(task.path, task.info.project, task.info.session_id, task.info.agent_id)])
+                if not fresh:
+                    return
+                task = fresh[0]
+            expected, first = task.expected, True
+            for job in _jobs(task, CHUNK, overrides):
+                rows = scan_job(job)
+                with db.transaction(conn):
+                    if not apply(conn, task, rows, expected, first):
+                        return
+                summary.add(rows)
+                expected, first = max(expected, rows.end), False
+            summary.files_read += 1
+            summary.restarts += int(task.restart)
+    except locks.LockTimeout:
+        summary.busy.append(task.path)
+
+
+def _batches(tasks: list[Task]) -> list[list[Task]]:
+    batches: list[list[Task]] = [[]]
+    size = 0
+    for task in sorted(tasks, key=lambda t: t.start - t.size):
+        if size >= BATCH:
+            batches.append([])
+            size = 0
+        batches[-1].append(task)
+        size += task.size - task.start
+    return [b for b in batches if b]
+
+
+_worker_conn: sqlite3.Connection | None = None
+
+
+def _work(args: tuple) -> tuple[Summary, list[Task]]:
+    """In a worker: parse a batch of files, then write it in one transaction under the write lock."""
+    global _worker_conn
+    ledger, batch, overrides = args
+    if _worker_conn is None:
+        _worker_conn = db.connect(ledger, timeout=60.0)
+    conn = _worker_conn
+    parsed = [(task, [scan_job(job) for job in _jobs(task, CHUNK, overrides)]) for task in batch]
+    summary, redo = Summary(), []
+    with locks.FileLock(os.path.join(paths.lock_dir(), "write.lock"), 120.0), db.transaction(conn):
+        for task, chunks in parsed:
+            expected, first = task.expected, True
+            for rows in chunks:
+                if not apply(conn, task, rows, expected, first):
+                    redo.append(task)
+                    break
+                summary.add(rows)
+                expected, first = max(expected, rows.end), False
+            else:
+                summary.files_read += 1
+                summary.restarts += int(task.restart)
+    return summary, redo
+
+
+def _run_pool(conn: sqlite3.Connection, tasks: list[Task], overrides: dict | None, summary: Summary,
+              workers: int, progress: Callable[[int], None] | None) -> list[Task]:
+    """Parse and write in worker processes, a batch of files per transaction.
+
+    Writers take one write lock around each transaction so none of them sleeps
+    in SQLite's busy handler; the offset check inside the transaction keeps two
+    ingesters from applying the same bytes. Returns tasks to redo inline.
+    """
+    import multiprocessing
+
+    method = "fork" if os.name == "posix" and "fork" in multiprocessing.get_all_start_methods() else None
+    ledger = conn.execute("PRAGMA database_list").fetchone()[2]
+    redo: list[Task] = []
+    with multiprocessing.get_context(method).Pool(workers) as pool:
+        batches = _batches(tasks)
+        for part, later in pool.imap_unordered(_work, [(ledger, b, overrides) for b in batches]):
+            summary.merge(part)
+            redo.extend(later)
+            if progress:
+                progress(part.bytes)
+    return redo
+
+
+def ingest(conn: sqlite3.Connection, roots: Iterable[str] | None = None, overrides: dict | None = None,
+           workers: int | None = None, progress: Callable[[int], None] | None = None,
+           on_plan: Callable[[int], None] | None = None, lock_timeout: float = 10.0) -> Summary:
+    """Bring the ledger up to date with every transcript under the Claude config folders."""
+    found = discover(paths.claude_dirs() if roots is None else roots)
+    summary = Summary()
+    summary.files = len(found)
+    return run(conn, plan(conn, found), summary, overrides, workers, progress, on_plan, lock_timeout)
+
+
+def run(conn: sqlite3.Connection, tasks: list[Task], summary: Summary, overrides: dict | None = None,
+        workers: int | None = None, progress: Callable[[int], None] | None = None,
+        on_plan: Callable[[int], None] | None = None, lock_timeout: float = 10.0) -> Summary:
+    backlog = sum(t.size - t.start for t in tasks)
+    if on_plan:
+        on_plan(backlog)
+    workers = workers if workers is not None else min(os.cpu_count() or 1, 4)
+    if workers > 1 and backlog >= POOL_THRESHOLD:
+        tasks = _run_pool(conn, tasks, overrides, summary, workers, progress)
+    for task in tasks:
+        _run_inline(conn, task, overrides, summary, lock_timeout)
+        if progress:
+            progress(task.size - task.start)
+    return summary
+
+
+def ingest_file(conn: sqlite3.Connection, path: str, overrides: dict | None = None,
+                lock_timeout: float = 0.0) -> Summary:
+    """The hot-path form: one transcript (a session or subagent file), never waiting long for a lock."""
+    summary = Summary()
+    root = os.path.dirname(path)
+    while os.path.basename(root) != "projects":
+        parent = os.path.dirname(root)
+        if parent == root:
+            return summary
+        root = parent
+    if not os.path.isfile(path):
+        return summary
+    summary.files = 1
+    tasks = plan(conn, [(path, *identify(os.path.dirname(root), path))])
+    return run(conn, tasks, summary, overrides, workers=1, lock_timeout=lock_timeout)

@@ -1,0 +1,136 @@
+"""Numbered schema migrations, gated by `PRAGMA user_version`.
+
+Each migration is one function run in one transaction together with its
+version bump, so a crash leaves the ledger at the old or the new version,
+never between. Raw facts only (usage per API call, tool calls, what was
+appended to the context, readings); every report is derived with SQL.
+Natural keys everywhere, so re-reading a file never double-counts.
+"""
+from __future__ import annotations
+
+import sqlite3
+
+
+def _script(conn: sqlite3.Connection, sql: str) -> None:
+    """Run statements one by one: `executescript` would commit the open transaction."""
+    for statement in sql.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+
+
+def m001_transcript_facts(conn: sqlite3.Connection) -> None:
+    _script(
+        conn,
+        """
+        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+
+        -- One row per transcript file: where the last complete line ended.
+        CREATE TABLE files (
+            id INTEGER PRIMARY KEY,
+            path TEXT NOT NULL UNIQUE,
+            project TEXT NOT NULL,
+            session_id TEXT NOT NULL,
+            agent_id TEXT NOT NULL DEFAULT '',
+            inode INTEGER NOT NULL DEFAULT 0,
+            size INTEGER NOT NULL DEFAULT 0,
+            mtime_ns INTEGER NOT NULL DEFAULT 0,
+            offset INTEGER NOT NULL DEFAULT 0,
+            lines INTEGER NOT NULL DEFAULT 0,
+            head_crc INTEGER NOT NULL DEFAULT 0,
+            first_ts_ms INTEGER,
+            restarts INTEGER NOT NULL DEFAULT 0
+        );
+
+        -- One row per API response, keyed (message.id, requestId), '' when requestId is absent.
+        CREATE TABLE api_calls (
+            message_id TEXT NOT NULL,
+            request_id TEXT NOT NULL,
+            session_id TEXT NOT NULL,
+            project TEXT NOT NULL,
+            agent_id TEXT NOT NULL DEFAULT '',
+            is_sidechain INTEGER NOT NULL DEFAULT 0,
+            model TEXT NOT NULL DEFAULT '',
+            ts_ms INTEGER NOT NULL,
+            input_tokens INTEGER NOT NULL DEFAULT 0,
+            cache_write_5m INTEGER NOT NULL DEFAULT 0,
+            cache_write_1h INTEGER NOT NULL DEFAULT 0,
+            cache_read_tokens INTEGER NOT NULL DEFAULT 0,
+            output_tokens INTEGER NOT NULL DEFAULT 0,
+            total_tokens INTEGER NOT NULL DEFAULT 0,
+            speed TEXT NOT NULL DEFAULT 'standard',
+            geo TEXT NOT NULL DEFAULT '',
+            web_searches INTEGER NOT NULL DEFAULT 0,
+            cost_usd REAL NOT NULL DEFAULT 0,
+            priced INTEGER NOT NULL DEFAULT 1,
+            source TEXT NOT NULL DEFAULT 'line',
+            file_id INTEGER NOT NULL DEFAULT 0,
+            offset INTEGER NOT NULL DEFAULT 0,
+            session_start_ms INTEGER NOT NULL DEFAULT 0,
+            text_bytes INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (message_id, request_id)
+        );
+        CREATE INDEX api_calls_ts ON api_calls (ts_ms);
+        CREATE INDEX api_calls_session ON api_calls (session_id, agent_id, ts_ms);
+        CREATE INDEX api_calls_sidechain ON api_calls (message_id) WHERE is_sidechain = 1;
+
+        -- One row per tool call, keyed by tool_use_id, filled from transcripts and hooks.
+        CREATE TABLE tool_calls (
+            tool_use_id TEXT PRIMARY KEY,
+            session_id TEXT NOT NULL,
+            project TEXT NOT NULL DEFAULT '',
+            agent_id TEXT NOT NULL DEFAULT '',
+            message_id TEXT,
+            request_id TEXT,
+            tool_name TEXT NOT NULL DEFAULT '',
+            mcp_server TEXT,
+            mcp_tool TEXT,
+            input_bytes INTEGER,
+            result_bytes INTEGER,
+            status TEXT,
+            started_ms INTEGER,
+            ended_ms INTEGER,
+            duration_ms INTEGER,
+            prompt_id TEXT,
+            subagent_id TEXT,
+            from_transcript INTEGER NOT NULL DEFAULT 0,
+            from_hook INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX tool_calls_session ON tool_calls (session_id);
+        CREATE INDEX tool_calls_subagent ON tool_calls (subagent_id) WHERE subagent_id IS NOT NULL;
+
+        -- What else was appended to a conversation's context (prompts, attachments, compaction),
+        -- in order. Tool results are in tool_calls (result_bytes, ended_ms).
+        CREATE TABLE context_items (
+            file_id INTEGER NOT NULL,
+            offset INTEGER NOT NULL,
+            idx INTEGER NOT NULL,
+            session_id TEXT NOT NULL,
+            agent_id TEXT NOT NULL DEFAULT '',
+            ts_ms INTEGER NOT NULL,
+            kind TEXT NOT NULL,
+            bytes INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (file_id, offset, idx)
+        ) WITHOUT ROWID;
+        CREATE INDEX context_items_chain ON context_items (session_id, agent_id, ts_ms);
+
+        -- Lines that could not be used, counted per file and reason.
+        CREATE TABLE skipped (
+            file_id INTEGER NOT NULL,
+            reason TEXT NOT NULL,
+            count INTEGER NOT NULL,
+            PRIMARY KEY (file_id, reason)
+        ) WITHOUT ROWID;
+
+        -- "usage limit reached|<epoch>" API errors: the only reset time a transcript carries.
+        CREATE TABLE limit_events (
+            session_id TEXT NOT NULL,
+            ts_ms INTEGER NOT NULL,
+            reset_ms INTEGER NOT NULL,
+            PRIMARY KEY (session_id, ts_ms)
+        ) WITHOUT ROWID;
+        """
+    )
+
+
+MIGRATIONS = [m001_transcript_facts]
+LATEST = len(MIGRATIONS)

@@ -1,0 +1,383 @@
+"""Claude Code transcript lines (wire format) -> ledger facts (our records).
+
+One API response is written as one line per content block, each repeating
+message.id, requestId and usage; `progress` (agent_progress) lines carry copies
+of a subagent's lines; subagent files and inline `isSidechain` lines hold
+subagent traffic. This module turns a range of bytes into plain records and
+counts every line it cannot use by reason. It never raises on bad input.
+Deduplication across chunks and files happens in the ledger (ingest.py).
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import json
+from typing import NamedTuple
+
+_scan_once = json.decoder.JSONDecoder().scan_once
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)
+_MS = _dt.timedelta(milliseconds=1)
+_fromiso = _dt.datetime.fromisoformat
+IMAGE_SIZE = 6400  # an image counts as ~1,600 tokens whatever its base64 length
+LIMIT_MARK = "limit reached|"
+# Line types that never carry usage, tool calls or context growth: not even parsed.
+_IGNORED_PREFIXES = (b'{"type":"api-request', b'{"type":"file-history-snapshot"', b'{"type":"queue-operation"',
+                     b'{"type":"tools-used"', b'{"type":"last-prompt"', b'{"type":"atis-latch"',
+                     b'{"type":"cost-state"', b'{"type":"summary"', b'{"type":"ai-title"')
+
+
+class FileInfo(NamedTuple):
+    file_id: int
+    project: str
+    session_id: str  # '' when it must come from the lines (old agent-*.jsonl beside sessions)
+    agent_id: str    # from an agent-<id>.jsonl name, else ''
+
+
+# Field positions of an API call record (a list, for speed).
+(C_MID, C_RID, C_SESSION, C_AGENT, C_SIDE, C_MODEL, C_TS, C_IN, C_CW5, C_CW1H, C_CR, C_OUT, C_TOTAL,
+ C_SPEED, C_GEO, C_WEB, C_SOURCE, C_OFFSET, C_TEXT) = range(19)
+# Field positions of a tool call record; None where this range did not say.
+(T_SESSION, T_AGENT, T_MID, T_RID, T_NAME, T_INPUT, T_START, T_RESULT, T_STATUS, T_END, T_PROMPT,
+ T_SUBAGENT) = range(12)
+
+
+def _tool(tools: dict, tool_id: str, session: str, agent: str) -> list:
+    record = tools.get(tool_id)
+    if record is None:
+        record = tools[tool_id] = [session, agent, None, None, None, None, None, None, None, None, None, None]
+    return record
+
+
+class Scan:
+    """Everything learned from one range of a file."""
+
+    __slots__ = ("calls", "tools", "items", "limits", "skipped", "lines", "first_ts", "end")
+
+    def __init__(self) -> None:
+        self.calls: dict[tuple[str, str], list] = {}
+        self.tools: dict[str, list] = {}        # tool_use_id -> T_* fields, from its tool_use and/or result
+        self.items: list[tuple] = []            # (offset, idx, session, agent, ts, kind, size): non-tool context
+        self.limits: list[tuple] = []           # (session, ts, reset_ms)
+        self.skipped: dict[str, int] = {}
+        self.lines = 0
+        self.first_ts: int | None = None
+        self.end = 0                            # absolute offset after the last complete line consumed
+
+    def skip(self, reason: str) -> None:
+        self.skipped[reason] = self.skipped.get(reason, 0) + 1
+
+
+def parse_ts(value: object) -> int | None:
+    """ISO-8601 (Z or offset, any fraction) -> epoch milliseconds; None if unusable."""
+    if type(value) is not str or len(value) < 19:
+        return None
+    try:
+        moment = _fromiso(value)
+    except ValueError:
+        moment = _parse_ts_slow(value)
+        if moment is None:
+            return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=_dt.timezone.utc)
+    return round(moment.timestamp() * 1000)
+
+
+def _parse_ts_slow(value: str) -> _dt.datetime | None:
+    """What Python 3.10's fromisoformat refuses: a trailing Z, fractions of other than 3 or 6 digits."""
+    if value[-1:] in ("Z", "z"):
+        value = value[:-1] + "+00:00"
+    head, sep, frac = value.partition(".")
+    if sep:
+        digits = len(frac) - len(frac.lstrip("0123456789"))
+        value = f"{head}.{frac[:digits][:6].ljust(6, '0')}{frac[digits:]}"
+    try:
+        return _fromiso(value)
+    except ValueError:
+        return None
+
+
+def _count(value: object) -> int:
+    """A token count: int, integral float, or null (0). Anything else is bad usage."""
+    kind = type(value)
+    if kind is int:
+        if value < 0:
+            raise ValueError
+        return value  # type: ignore[return-value]
+    if value is None:
+        return 0
+    if kind is float and value >= 0 and value == int(value):  # type: ignore[operator]
+        return int(value)  # type: ignore[arg-type]
+    raise ValueError
+
+
+def usage_tokens(usage: dict) -> tuple[int, int, int, int, int]:
+    """(input, cache write 5m, cache write 1h, cache read, output).
+
+    The cache_creation split is preferred when it accounts for the writes; a
+    total larger than the split (seen when the split is zero-filled) is kept,
+    the unexplained part priced as 5-minute writes.
+    """
+    inp = usage.get("input_tokens")
+    cr = usage.get("cache_read_input_tokens")
+    out = usage.get("output_tokens")
+    total_write = usage.get("cache_creation_input_tokens")
+    if not (type(inp) is int and type(cr) is int and type(out) is int and type(total_write) is int
+            and inp >= 0 and cr >= 0 and out >= 0 and total_write >= 0):
+        inp, cr, out, total_write = _count(inp), _count(cr), _count(out), _count(total_write)
+    split = usage.get("cache_creation")
+    if type(split) is dict:
+        cw5 = _count(split.get("ephemeral_5m_input_tokens"))
+        cw1h = _count(split.get("ephemeral_1h_input_tokens"))
+        if total_write > cw5 + cw1h:
+            cw5 += total_write - cw5 - cw1h
+    else:
+        cw5, cw1h = total_write, 0
+    return inp, cw5, cw1h, cr, out
+
+
+def _text_size(content: object) -> int:
+    """UTF-8 bytes of a message's text blocks; an image counts IMAGE_SIZE."""
+    if type(content) is str:
+        return len(content.encode())
+    size = 0
+    if type(content) is list:
+        for block in content:
+            if type(block) is dict:
+                kind = block.get("type")
+                if kind == "text":
+                    size += len((block.get("text") or "").encode())
+                elif kind == "image":
+                    size += IMAGE_SIZE
+    return size
+
+
+def _result_status(block: dict, line: dict) -> str:
+    extra = line.get("toolUseResult")
+    text = block.get("content")
+    if type(text) is list:
+        text = " ".join(b.get("text") or "" for b in text if type(b) is dict)
+    text = text if type(text) is str else ""
+    if (type(extra) is dict and extra.get("interrupted")) or text.startswith("[Request interrupted"):
+        return "interrupted"
+    if "doesn't want to proceed" in text[:200] or "permission to use" in text[:200].lower():
+        return "denied"
+    return "error" if block.get("is_error") else "ok"
+
+
+class _Reader:
+    """Per-range state; one instance per scan() call."""
+
+    def __init__(self, info: FileInfo, scan: Scan) -> None:
+        self.info = info
+        self.scan = scan
+
+    def line(self, obj: dict, offset: int, source: str, forced_agent: str | None) -> None:
+        kind = obj.get("type")
+        if kind == "assistant":
+            self.assistant(obj, offset, source, forced_agent)
+        elif kind == "user":
+            self.user(obj, offset, forced_agent)
+        elif kind == "progress":
+            data = obj.get("data")
+            if type(data) is dict and data.get("type") == "agent_progress":
+                inner = data.get("message")
+                if type(inner) is dict:
+                    agent = data.get("agentId")
+                    self.line(inner, offset, "progress", agent if type(agent) is str else "sidechain")
+        elif kind == "system":
+            if obj.get("subtype") == "compact_boundary":
+                self.item(obj, offset, 0, forced_agent, "compact", 0)
+        elif kind == "attachment":
+            rendered = obj.get("rendered")
+            if type(rendered) is list:
+                size = sum(len(r.get("content") or "") for r in rendered if type(r) is dict)
+                self.item(obj, offset, 0, forced_agent, "other", size)
+
+    def _identity(self, obj: dict, forced_agent: str | None) -> tuple[str, str, bool]:
+        session = self.info.session_id or obj.get("sessionId") or ""
+        side = forced_agent is not None or obj.get("isSidechain") is True
+        if forced_agent is not None:
+            agent = forced_agent
+        else:
+            agent = self.info.agent_id or obj.get("agentId") or ("sidechain" if side else "")
+        return session, agent if type(agent) is str else "", side
+
+    def item(self, obj: dict, offset: int, idx: int, forced_agent: str | None, kind: str, size: int) -> None:
+        ts = parse_ts(obj.get("timestamp"))
+        if ts is None:
+            return
+        session, agent, _ = self._identity(obj, forced_agent)
+        self.scan.items.append((offset, idx, session, agent, ts, kind, size))
+
+    def assistant(self, obj: dict, offset: int, source: str, forced_agent: str | None) -> None:
+        scan = self.scan
+        msg = obj.get("message")
+        if type(msg) is not dict:
+            return scan.skip("assistant_without_message")
+        usage = msg.get("usage")
+        if type(usage) is not dict:
+            return scan.skip("assistant_without_usage")
+        ts = parse_ts(obj.get("timestamp"))
+        if ts is None:
+            return scan.skip("bad_timestamp")
+        try:
+            inp, cw5, cw1h, cr, out = usage_tokens(usage)
+        except (ValueError, OverflowError):
+            return scan.skip("bad_usage")
+        if scan.first_ts is None or ts < scan.first_ts:
+            scan.first_ts = ts
+        session, agent, side = self._identity(obj, forced_agent)
+        mid = msg.get("id")
+        rid = obj.get("requestId")
+        rid = rid if type(rid) is str else ""
+        model = msg.get("model")
+        model = model if type(model) is str else ""
+        if type(mid) is not str or not mid:
+            mid = f"noid:{self.info.file_id}:{offset}"
+        text = self.content(msg.get("content"), session, agent, mid, rid, ts)
+        speed = usage.get("speed")
+        geo = usage.get("inference_geo")
+        web = usage.get("server_tool_use")
+        searches = web.get("web_search_requests") if type(web) is dict else 0
+        total = inp + cw5 + cw1h + cr + out
+        key = (mid, rid)
+        old = scan.calls.get(key)
+        if old is not None:
+            old[C_TEXT] = max(old[C_TEXT], text)
+            if total < old[C_TOTAL] or (total == old[C_TOTAL] and old[C_SIDE] <= side):
+                return
+        scan.calls[key] = [mid, rid, session, agent, side, model, ts, inp, cw5, cw1h, cr, out, total,
+                           speed if speed == "fast" else "standard", geo if type(geo) is str else "",
+                           searches if type(searches) is int else 0, source, offset,
+                           text if old is None else max(old[C_TEXT], text)]
+        if obj.get("isApiErrorMessage"):
+            self.limit(msg, session, ts)
+
+    def content(self, content: object, session: str, agent: str, mid: str, rid: str, ts: int) -> int:
+        """Record tool_use blocks; return the size of text and thinking."""
+        if type(content) is not list:
+            return len(content) if type(content) is str else 0
+        text = 0
+        for block in content:
+            if type(block) is not dict:
+                continue
+            kind = block.get("type")
+            if kind == "tool_use":
+                tool_id = block.get("id")
+                if type(tool_id) is str:
+                    name = block.get("name")
+                    record = _tool(self.scan.tools, tool_id, session, agent)
+                    record[T_MID] = mid
+                    record[T_RID] = rid
+                    record[T_NAME] = name if type(name) is str else ""
+                    record[T_INPUT] = len(_dumps(block.get("input")).encode())
+                    record[T_START] = ts
+            elif kind == "text":
+                text += len(block.get("text") or "")
+            elif kind == "thinking":
+                text += len(block.get("thinking") or "")
+        return text
+
+    def limit(self, msg: dict, session: str, ts: int) -> None:
+        for block in msg.get("content") or ():
+            text = block.get("text") if type(block) is dict else None
+            if type(text) is str and LIMIT_MARK in text:
+                tail = text.split(LIMIT_MARK, 1)[1].strip()
+                if tail[:10].isdigit():
+                    self.scan.limits.append((session, ts, int(tail[:10]) * 1000))
+
+    def user(self, obj: dict, offset: int, forced_agent: str | None) -> None:
+        msg = obj.get("message")
+        if type(msg) is not dict:
+            return
+        content = msg.get("content")
+        if obj.get("isCompactSummary"):
+            return self.item(obj, offset, 0, forced_agent, "summary", _text_size(content))
+        meta = obj.get("isMeta") is True
+        if type(content) is str:
+            kind = "other" if meta or content.startswith("<") else "user"
+            return self.item(obj, offset, 0, forced_agent, kind, len(content))
+        if type(content) is not list:
+            return
+        ts = parse_ts(obj.get("timestamp"))
+        if ts is None:
+            return self.scan.skip("bad_timestamp")
+        session, agent, _ = self._identity(obj, forced_agent)
+        prompt = obj.get("promptId")
+        for idx, block in enumerate(content):
+            if type(block) is not dict:
+                continue
+            kind = block.get("type")
+            if kind == "tool_result":
+                tool_id = block.get("tool_use_id")
+                if type(tool_id) is not str:
+                    continue
+                record = _tool(self.scan.tools, tool_id, session, agent)
+                record[T_RESULT] = _text_size(block.get("content"))
+                record[T_STATUS] = _result_status(block, obj)
+                record[T_END] = ts
+                record[T_PROMPT] = prompt if type(prompt) is str else None
+                extra = obj.get("toolUseResult")
+                if type(extra) is dict and type(extra.get("agentId")) is str:
+                    record[T_SUBAGENT] = extra["agentId"]
+            elif kind in ("text", "image"):
+                size = _text_size([block])
+                text = block.get("text") or ""
+                item_kind = "other" if meta or text.startswith("<") or text.startswith("[Request interrupted") \
+                    else "user"
+                self.scan.items.append((offset, idx, session, agent, ts, item_kind, size))
+
+
+def scan(data: bytes, start: int, info: FileInfo, first_line: bool = True) -> Scan:
+    """Read the complete lines of `data` (which begins at absolute offset `start`).
+
+    A trailing partial line is left for next time: `Scan.end` stops before it.
+    `first_line` False means `data` may begin mid-line: skip to the first newline.
+    """
+    result = Scan()
+    reader = _Reader(info, result)
+    pos = 0
+    if not first_line:
+        pos = data.find(b"\n") + 1
+        if pos == 0:
+            result.end = start
+            return result
+    last = data.rfind(b"\n") + 1
+    find = data.find
+    while pos < last:
+        nl = find(b"\n", pos)
+        offset = start + pos
+        line = data[pos:nl]
+        pos = nl + 1
+        result.lines += 1
+        begin = 0
+        if line[:1] != b"{":
+            head = line.lstrip()
+            if not head:
+                result.skip("blank")
+                continue
+            if head[:1] != b"{":
+                result.skip("comment" if head[:2] == b"//" else "not_json")
+                continue
+            begin = len(line) - len(head)
+        elif line.startswith(_IGNORED_PREFIXES):
+            continue
+        if b'"type":"progress"' in line and b'"agent_progress"' not in line:
+            continue
+        try:
+            text = line.decode("utf-8", "replace")
+            obj, end = _scan_once(text, begin)
+            if end != len(text) and text[end:].strip():
+                raise ValueError("extra data")
+        except (ValueError, StopIteration, RecursionError):
+            result.skip("invalid_json")
+            continue
+        if type(obj) is not dict:
+            result.skip("not_object")
+            continue
+        try:
+            reader.line(obj, offset, "line", None)
+        except Exception:  # a shape we did not foresee: count it, keep going
+            result.skip("unexpected_shape")
+    result.end = start + last
+    return result

@@ -1,0 +1,1 @@
+"""Human output: rich tables for reports (never imported on the hot path or for --json)."""

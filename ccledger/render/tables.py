@@ -1,0 +1,110 @@
+"""Rich tables for the usage reports: numbers right-aligned, costs in dollars, a totals footer."""
+from __future__ import annotations
+
+from typing import Sequence
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+
+TOKEN_COLUMNS = (("Input", "input_tokens"), ("Output", "output_tokens"),
+                 ("Cache write", "cache_creation_tokens"), ("Cache read", "cache_read_tokens"),
+                 ("Total", "total_tokens"))
+
+
+def count(n: int | float | None) -> str:
+    return f"{int(n or 0):,}"
+
+
+def money(x: float | None) -> str:
+    return f"${(x or 0):,.2f}"
+
+
+def short_model(model: str) -> str:
+    name = model.removeprefix("claude-")
+    parts = name.split("-")
+    if len(parts) > 1 and parts[-1].isdigit() and len(parts[-1]) == 8:
+        name = "-".join(parts[:-1])
+    return name
+
+
+def console() -> Console:
+    return Console(highlight=False)
+
+
+def usage_table(title: str, keys: Sequence[tuple[str, str]], rows: list[dict], totals: dict,
+                breakdown: bool = False, models: bool = True, width: int = 120) -> Table:
+    """Numbers are never cut: on a narrow terminal the models and cache columns go first,
+    and key columns (session ids, project names) are shortened with an ellipsis."""
+    columns = list(TOKEN_COLUMNS) + [("Cost", "cost_usd")]
+
+    def fmt(key: str, value: object) -> str:
+        return money(value) if key == "cost_usd" else count(value)
+
+    def widths(cols: list) -> list[int]:
+        return [max([len(label), len(fmt(key, totals.get(key)))] + [len(fmt(key, r.get(key))) for r in rows])
+                for label, key in cols]
+
+    key_room = lambda cols, with_models: width - sum(w + 3 for w in widths(cols)) - (26 if with_models else 0)
+    if models and key_room(columns, True) < 16 * len(keys):
+        models = False
+    if key_room(columns, False) < 12 * len(keys):
+        columns = [c for c in columns if not c[1].startswith("cache_")]
+    table = Table(title=title, box=box.SIMPLE_HEAVY, show_footer=True, title_justify="left")
+    room = max(8, key_room(columns, models) // max(1, len(keys)) - 3)
+    for n, (label, _) in enumerate(keys):
+        table.add_column(label, footer="Total" if n == 0 else "", no_wrap=True, overflow="ellipsis", max_width=room)
+    if models:
+        table.add_column("Models", footer="", overflow="fold", min_width=10, max_width=24)
+    for (label, key), w in zip(columns, widths(columns)):
+        table.add_column(label, justify="right", footer=fmt(key, totals.get(key)), no_wrap=True, min_width=w)
+    for row in rows:
+        cells = [str(row.get(key) or "") for _, key in keys]
+        if models:
+            cells.append(", ".join(short_model(m) for m in row.get("models", [])))
+        table.add_row(*cells, *(fmt(k, row.get(k)) for _, k in columns))
+        if breakdown:
+            for part in row.get("breakdown", []):
+                label = f"  └ {short_model(part['model'])}"
+                cells = [""] * len(keys) + [label] if models else [label] + [""] * (len(keys) - 1)
+                table.add_row(*cells, *(fmt(k, part.get(k)) for _, k in columns), style="dim")
+    return table
+
+
+def footer_notes(out: Console, skipped: dict, unpriced: list[str]) -> None:
+    if skipped:
+        total = sum(skipped.values())
+        detail = ", ".join(f"{reason} {n}" for reason, n in sorted(skipped.items(), key=lambda kv: -kv[1]))
+        out.print(f"[dim]{total:,} transcript lines skipped ({detail}); see `ccledger doctor`.[/dim]")
+    if unpriced:
+        out.print(f"No price known for {', '.join(unpriced)}: counted as $0. "
+                  'Add a [pricing."<model>"] table to the config to price them.', style="yellow", markup=False)
+
+
+def blocks_table(rows: list[dict], zone) -> Table:
+    """5-hour blocks: estimates, so the title says so."""
+    import datetime as dt
+    table = Table(title=f"5-hour blocks (~ local estimate, {zone.name} time)", box=box.SIMPLE_HEAVY,
+                  title_justify="left")
+    for label in ("Start", "Status", "Models"):
+        table.add_column(label)
+    for label in ("Requests", "Total tokens", "Cost"):
+        table.add_column(label, justify="right")
+
+    def when(iso: str | None) -> str:
+        if not iso:
+            return ""
+        ms = int(dt.datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp() * 1000)
+        return zone.moment(ms).strftime("%Y-%m-%d %H:%M")
+
+    for row in rows:
+        if row["is_gap"]:
+            table.add_row(when(row["start"]), "[dim]gap[/dim]", "", "", "", "", style="dim")
+            continue
+        status = "ACTIVE" if row["is_active"] else ""
+        if row["is_active"] and row.get("projection"):
+            p = row["projection"]
+            status += f" {p['remaining_minutes'] // 60}h{p['remaining_minutes'] % 60:02d}m left"
+        table.add_row(when(row["start"]), status, ", ".join(short_model(m) for m in row["models"]),
+                      count(row["requests"]), count(row["total_tokens"]), money(row["cost_usd"]))
+    return table

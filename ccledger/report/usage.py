@@ -1,0 +1,178 @@
+"""Token and cost reports by period, session, project and model.
+
+Every report is one grouped SQL query over api_calls (grouped by model too, so
+`--breakdown` and the models list come for free) folded into rows here. Rows
+and totals all carry the same token fields, named as in the JSON envelope.
+"""
+from __future__ import annotations
+
+import os
+import sqlite3
+from dataclasses import dataclass, field
+from typing import Callable, Iterable
+
+from . import periods
+
+SYNTHETIC = "<synthetic>"
+TOKEN_FIELDS = ("input_tokens", "output_tokens", "cache_creation_tokens", "cache_read_tokens")
+_SUMS = ("SUM(input_tokens), SUM(output_tokens), SUM(cache_write_5m + cache_write_1h), SUM(cache_read_tokens),"
+         " SUM(cost_usd), COUNT(*), MIN(ts_ms), MAX(ts_ms), SUM(cache_write_1h), MIN(priced)")
+
+
+@dataclass
+class Filters:
+    zone: periods.Zone
+    since_ms: int | None = None
+    until_ms: int | None = None
+    project: str | None = None
+    session: str | None = None
+
+    def where(self, alias: str = "") -> tuple[str, list]:
+        p = alias + "." if alias else ""
+        clauses, params = [], []
+        if self.since_ms is not None:
+            clauses.append(f"{p}ts_ms >= ?")
+            params.append(self.since_ms)
+        if self.until_ms is not None:
+            clauses.append(f"{p}ts_ms < ?")
+            params.append(self.until_ms)
+        if self.project:
+            slug = project_slug(self.project)
+            clauses.append(f"({p}project = ? OR {p}project = ? OR {p}project LIKE ?)")
+            params += [self.project, slug, f"%{self.project}%"]
+        if self.session:
+            clauses.append(f"({p}session_id = ? OR {p}session_id LIKE ?)")
+            params += [self.session, self.session + "%"]
+        return (" AND ".join(clauses) or "1"), params
+
+
+def project_slug(path: str) -> str:
+    """Claude Code's folder name for a project path: every non-alphanumeric character becomes '-'."""
+    return "".join(c if c.isalnum() else "-" for c in os.path.abspath(os.path.expanduser(path))) \
+        if path.startswith(("/", "~", ".")) or (len(path) > 1 and path[1] == ":") else path
+
+
+def empty() -> dict:
+    return {"input_tokens": 0, "output_tokens": 0, "cache_creation_tokens": 0, "cache_read_tokens": 0,
+            "total_tokens": 0, "cost_usd": 0.0, "requests": 0}
+
+
+def add(into: dict, inp: int, out: int, cw: int, cr: int, cost: float, n: int) -> None:
+    into["input_tokens"] += inp
+    into["output_tokens"] += out
+    into["cache_creation_tokens"] += cw
+    into["cache_read_tokens"] += cr
+    into["total_tokens"] += inp + out + cw + cr
+    into["cost_usd"] += cost
+    into["requests"] += n
+
+
+@dataclass
+class Group:
+    """One report row being built."""
+    key: tuple
+    tokens: dict = field(default_factory=empty)
+    models: dict = field(default_factory=dict)
+    first_ms: int | None = None
+    last_ms: int | None = None
+
+    def fold(self, model: str, inp: int, out: int, cw: int, cr: int, cost: float, n: int,
+             first: int, last: int) -> None:
+        add(self.tokens, inp, out, cw, cr, cost, n)
+        if model != SYNTHETIC:
+            add(self.models.setdefault(model, empty()), inp, out, cw, cr, cost, n)
+        self.first_ms = first if self.first_ms is None else min(self.first_ms, first)
+        self.last_ms = last if self.last_ms is None else max(self.last_ms, last)
+
+    def row(self, breakdown: bool) -> dict:
+        row = dict(self.tokens)
+        row["cost_usd"] = round(row["cost_usd"], 6)
+        row["models"] = sorted(self.models)
+        if breakdown:
+            row["breakdown"] = [{"model": m, **{k: (round(v, 6) if k == "cost_usd" else v) for k, v in t.items()}}
+                                for m, t in sorted(self.models.items(), key=lambda kv: -kv[1]["cost_usd"])]
+        return row
+
+
+def grouped(conn: sqlite3.Connection, flt: Filters, key_sql: str) -> Iterable[tuple]:
+    where, params = flt.where()
+    return conn.execute(f"SELECT {key_sql}, model, {_SUMS} FROM api_calls WHERE {where} "
+                        f"GROUP BY {key_sql}, model", params)
+
+
+def _fold(rows: Iterable[tuple], key_of: Callable[[tuple], tuple], nkey: int) -> dict[tuple, Group]:
+    groups: dict[tuple, Group] = {}
+    for r in rows:
+        key = key_of(r)
+        group = groups.get(key)
+        if group is None:
+            group = groups[key] = Group(key)
+        model, inp, out, cw, cr, cost, n, first, last = r[nkey:nkey + 9]
+        group.fold(model, inp or 0, out or 0, cw or 0, cr or 0, cost or 0.0, n, first, last)
+    return groups
+
+
+def by_period(conn: sqlite3.Connection, flt: Filters, period: str, breakdown: bool) -> list[dict]:
+    """period: day, week or month, in the filter's time zone."""
+    day = periods.day_of(flt.zone)
+    label = {"day": periods.day_key, "week": periods.week_key, "month": periods.month_key}[period]
+    name = {"day": "date", "week": "week", "month": "month"}[period]
+    groups = _fold(grouped(conn, flt, f"ts_ms / {periods.QUARTER_MS}"), lambda r: (label(day(r[0])),), 1)
+    rows = []
+    for key in sorted(groups):
+        rows.append({name: key[0], **groups[key].row(breakdown)})
+    return rows
+
+
+def by_session(conn: sqlite3.Connection, flt: Filters, breakdown: bool) -> list[dict]:
+    groups = _fold(grouped(conn, flt, "session_id, project"), lambda r: (r[0], r[1]), 2)
+    rows = []
+    for (session, project), group in groups.items():
+        rows.append({"session_id": session, "project": project,
+                     "first_activity": periods.iso_ms(group.first_ms),
+                     "last_activity": periods.iso_ms(group.last_ms), **group.row(breakdown)})
+    rows.sort(key=lambda r: r["last_activity"] or "")
+    return rows
+
+
+def by_project(conn: sqlite3.Connection, flt: Filters, breakdown: bool) -> list[dict]:
+    groups = _fold(grouped(conn, flt, "project"), lambda r: (r[0],), 1)
+    rows = [{"project": key[0], "first_activity": periods.iso_ms(g.first_ms),
+             "last_activity": periods.iso_ms(g.last_ms), **g.row(breakdown)} for key, g in groups.items()]
+    rows.sort(key=lambda r: -r["cost_usd"])
+    return rows
+
+
+def by_model(conn: sqlite3.Connection, flt: Filters) -> list[dict]:
+    where, params = flt.where()
+    rows = []
+    for r in conn.execute(f"SELECT model, {_SUMS} FROM api_calls WHERE {where} AND model != ? GROUP BY model",
+                          params + [SYNTHETIC]):
+        row = empty()
+        add(row, *(v or 0 for v in r[1:6]), r[6])
+        row["cost_usd"] = round(row["cost_usd"], 6)
+        rows.append({"model": r[0], "priced": bool(r[10]), "cache_write_1h_tokens": r[9] or 0, **row})
+    rows.sort(key=lambda r: -r["cost_usd"])
+    return rows
+
+
+def totals(rows: list[dict]) -> dict:
+    total = empty()
+    for row in rows:
+        for name in TOKEN_FIELDS + ("total_tokens", "cost_usd", "requests"):
+            total[name] += row.get(name, 0)
+    total["cost_usd"] = round(total["cost_usd"], 6)
+    return total
+
+
+def unpriced_models(conn: sqlite3.Connection, flt: Filters) -> list[str]:
+    """Models that cost nothing here because no price is known for them (never a guess)."""
+    where, params = flt.where()
+    return [r[0] for r in conn.execute(
+        f"SELECT DISTINCT model FROM api_calls WHERE {where} AND priced = 0 AND model NOT IN ('', ?) "
+        "AND total_tokens > 0 ORDER BY model", params + [SYNTHETIC])]
+
+
+def skipped(conn: sqlite3.Connection) -> dict[str, int]:
+    return {reason: count for reason, count in conn.execute(
+        "SELECT reason, SUM(count) FROM skipped GROUP BY reason ORDER BY reason")}
