@@ -67,9 +67,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+VALUE_OPTIONS = ("--project", "--session")
+
+
+def _join_dash_values(argv: list[str]) -> list[str]:
+    """`--project -home-me-repo`: Claude Code's project folders start with '-', which argparse would
+    take for an option (ccusage has this bug); bind such a value to its option."""
+    out: list[str] = []
+    it = iter(argv)
+    for arg in it:
+        if arg in VALUE_OPTIONS:
+            value = next(it, None)
+            out.append(arg if value is None else f"{arg}={value}")
+        else:
+            out.append(arg)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_join_dash_values(sys.argv[1:] if argv is None else argv))
     if not getattr(args, "module", None):
         parser.print_help()
         return 0
