@@ -156,7 +156,7 @@ def _npm_install(root: Path) -> str | None:
         return "npm not found on PATH"
     log = root / "npm-install.log"
     cmd = [npm, "install", "--prefix", str(root), "--ignore-scripts", "--include=optional",
-           "--engine-strict=false", "--no-audit", "--no-fund", *NPM_PACKAGES]
+           "--engine-strict=false", "--save-exact", "--no-audit", "--no-fund", *NPM_PACKAGES]
     try:
         with open(log, "w") as f:
             res = _run_killable(cmd, install_timeout(), stdout=f, stderr=subprocess.STDOUT,
@@ -619,6 +619,19 @@ def is_prompt_ready(screen: str) -> bool:
     glyph inside the box, with no dialog above it."""
     return any(line.lstrip("│ ").startswith(("> ", "❯ ")) or line.strip() in (">", "❯")
                for line in screen.splitlines())
+
+
+def processes_of(sandbox: Sandbox) -> list[int]:
+    """PIDs of live processes whose environment points at this sandbox's config dir
+    (claude, its MCP servers, hooks, status line); lets a test prove nothing outlived it.
+    Linux only (reads /proc/<pid>/environ); returns [] elsewhere."""
+    needle = f"CLAUDE_CONFIG_DIR={sandbox.config_dir}".encode()
+    found = []
+    for entry in Path("/proc").glob("[0-9]*"):
+        with contextlib.suppress(OSError):
+            if needle in (entry / "environ").read_bytes().split(b"\0"):
+                found.append(int(entry.name))
+    return found
 
 
 def _pid_alive(pid: int) -> bool:
