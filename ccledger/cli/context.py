@@ -7,7 +7,7 @@ from typing import Any
 
 from .. import config
 from ..errors import CcledgerError
-from ..hot import db, ingest, pricing
+from ..hot import db, events, ingest, pricing
 
 PROGRESS_MIN_BYTES = 32 << 20  # show a progress bar only when there is this much to read
 
@@ -35,19 +35,24 @@ def load_config() -> dict:
 
 
 def catch_up(conn: sqlite3.Connection, quiet: bool = False, roots: Any = None) -> ingest.Summary:
-    """Ingest whatever is new; a progress bar on a terminal when the backlog is large."""
+    """Drain the hook spool and ingest whatever is new; a progress bar on a terminal for a large backlog."""
+    events.drain(conn)
     overrides = pricing.stored_overrides(conn)
     if quiet or not sys.stderr.isatty():
         return ingest.ingest(conn, roots, overrides)
-    found = ingest.discover(ingest.paths.claude_dirs() if roots is None else roots)
-    summary = ingest.Summary()
-    summary.files = len(found)
-    tasks = ingest.plan(conn, found)
-    backlog = sum(t.size - t.start for t in tasks)
-    if backlog < PROGRESS_MIN_BYTES:
-        return ingest.run(conn, tasks, summary, overrides)
-    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
-    with Progress(TextColumn("reading transcripts"), BarColumn(), DownloadColumn(), TimeRemainingColumn(),
-                  transient=True) as bar:
-        job = bar.add_task("ingest", total=backlog)
-        return ingest.run(conn, tasks, summary, overrides, progress=lambda n: bar.advance(job, n))
+    bar: list = []
+
+    def on_plan(backlog: int) -> None:
+        if backlog >= PROGRESS_MIN_BYTES:
+            from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+            progress = Progress(TextColumn("reading transcripts"), BarColumn(), DownloadColumn(),
+                                TimeRemainingColumn(), transient=True)
+            progress.start()
+            bar.extend([progress, progress.add_task("ingest", total=backlog)])
+
+    try:
+        return ingest.ingest(conn, roots, overrides, on_plan=on_plan,
+                             progress=lambda n: bar and bar[0].advance(bar[1], n))
+    finally:
+        if bar:
+            bar[0].stop()

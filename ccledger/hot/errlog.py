@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import time
-import traceback
 
 from . import paths
 
@@ -27,6 +26,7 @@ def record(component: str, error: BaseException | str, detail: bool = True) -> s
         message = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
         line = f"{time.strftime('%Y-%m-%dT%H:%M:%S')} {component} {' '.join(str(message).split())}\n"
         if detail and isinstance(error, BaseException) and error.__traceback__ is not None:
+            import traceback
             trace = "".join(traceback.format_exception(type(error), error, error.__traceback__))
             line += "".join("    " + t + "\n" for t in trace.rstrip().splitlines())
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)

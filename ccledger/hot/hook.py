@@ -1,19 +1,163 @@
-"""Claude Code hook entry (stub: the full recorder lands with the hooks issue)."""
+"""The Claude Code hook entry: record every event, never break the session.
+
+Claude Code runs this on every hook event with the payload on stdin. Recording
+events append one line to the spool and exit (no SQLite: see spool.py); Stop,
+SubagentStop, PreCompact and SessionEnd also drain the spool and ingest the
+session's new transcript bytes, so the ledger is current within a turn.
+Whatever happens: exit 0, nothing on stdout unless it is a decision or a
+message meant for Claude Code, and faults go to the error log.
+"""
 from __future__ import annotations
 
+import os
 import sys
+import time
+
+from . import errlog, fastjson, spool
+
+_dumps = fastjson.dumps
+SESSION_END_BUDGET_S = 1.2   # Claude Code gives all SessionEnd hooks 1.5 s together
+SESSION_END_MAX_BYTES = 4 << 20
+
+
+def _size(value: object) -> int | None:
+    if value is None:
+        return None
+    if type(value) is str:
+        return len(value.encode("utf-8", "replace"))
+    return len(_dumps(value).encode("utf-8", "replace"))
+
+
+def _base(payload: dict, kind: str) -> dict:
+    record = {"e": kind, "s": payload.get("session_id")}
+    for key, field in (("a", "agent_id"), ("p", "prompt_id"), ("tu", "tool_use_id"), ("n", "tool_name")):
+        value = payload.get(field)
+        if type(value) is str and value:
+            record[key] = value
+    project = os.path.basename(os.path.dirname(payload.get("transcript_path") or "")) or None
+    if project:
+        record["pj"] = project
+    return record
+
+
+def _tool_event(payload: dict, kind: str) -> dict:
+    record = _base(payload, kind)
+    detail: dict = {}
+    if "tool_input" in payload:
+        detail["in"] = _size(payload["tool_input"])
+    if kind == "post":
+        response = payload.get("tool_response")
+        detail["out"] = _size(response)
+        if type(response) is dict and type(response.get("agentId")) is str:
+            detail["sub"] = response["agentId"]
+            if type(response.get("agentType")) is str:
+                detail["subtype"] = response["agentType"]
+    elif kind == "fail":
+        detail["st"] = "interrupted" if payload.get("is_interrupt") else "error"
+    duration = payload.get("duration_ms")
+    if type(duration) in (int, float):
+        detail["ms"] = int(duration)
+    record["d"] = detail
+    if "tu" not in record:
+        errlog.record("hook", f"{payload.get('hook_event_name')} without tool_use_id "
+                              f"(tool {payload.get('tool_name')!r}): recorded without a call id", False)
+    return record
+
+
+def _simple(kind: str, *fields: str):
+    def build(payload: dict) -> dict:
+        record = _base(payload, kind)
+        detail = {f: payload[f] for f in fields if type(payload.get(f)) in (str, int, float, bool)}
+        if kind == "prompt" and type(payload.get("prompt")) is str:
+            detail = {"len": len(payload["prompt"])}  # the size only: prompt text is never stored
+        if kind == "batch" and type(payload.get("tool_calls")) is list:
+            detail = {"ids": [c.get("tool_use_id") for c in payload["tool_calls"] if type(c) is dict]}
+        if kind in ("subagent_start", "subagent_stop") and type(payload.get("agent_type")) is str:
+            detail["type"] = payload["agent_type"]
+        if detail:
+            record["d"] = detail
+        return record
+    return build
+
+
+RECORDERS = {
+    "PreToolUse": lambda p: _tool_event(p, "pre"),
+    "PostToolUse": lambda p: _tool_event(p, "post"),
+    "PostToolUseFailure": lambda p: _tool_event(p, "fail"),
+    "PermissionDenied": lambda p: _tool_event(p, "denied"),
+    "PostToolBatch": _simple("batch"),
+    "SessionStart": _simple("session_start", "source", "model"),
+    "UserPromptSubmit": _simple("prompt"),
+    "SubagentStart": _simple("subagent_start"),
+    "SubagentStop": _simple("subagent_stop"),
+    "PreCompact": _simple("pre_compact", "trigger"),
+    "PostCompact": _simple("post_compact", "trigger"),
+    "Stop": _simple("stop"),
+    "StopFailure": _simple("stop_failure", "error"),
+    "SessionEnd": _simple("session_end", "reason"),
+}
+CATCH_UP = {"Stop", "SubagentStop", "PreCompact", "SessionEnd"}
+
+
+def catch_up(payload: dict, budget_s: float | None = None) -> None:
+    """Drain the spool and ingest this session's new transcript bytes (and its subagents')."""
+    from . import attribution, db, events, ingest, pricing  # sqlite3 only where it is needed
+    started = time.monotonic()
+    targets = [payload.get(k) for k in ("transcript_path", "agent_transcript_path")]
+    targets = [t for t in targets if type(t) is str and t]
+    for target in targets:
+        if not os.path.isfile(target):
+            errlog.record("hook", f"{payload.get('hook_event_name')}: transcript {target} does not exist", False)
+    conn = db.connect(timeout=5.0)
+    try:
+        events.drain(conn)
+        overrides = pricing.stored_overrides(conn)
+        files = ingest.session_files(targets)
+        for path in files:
+            if budget_s is not None:
+                if time.monotonic() - started > budget_s:
+                    return
+                if ingest.pending_bytes(conn, path) > SESSION_END_MAX_BYTES:
+                    continue  # too much for SessionEnd's budget: the next ingest takes it
+            ingest.ingest_file(conn, path, overrides, lock_timeout=0.0 if budget_s else 2.0)
+        ingest.session_metas(conn, files)
+        session = payload.get("session_id")
+        if type(session) is str and (budget_s is None or time.monotonic() - started < budget_s / 2):
+            attribution.refresh(conn, [session])
+    finally:
+        conn.close()
+
+
+def handle(payload: dict) -> dict | None:
+    event = payload.get("hook_event_name")
+    recorder = RECORDERS.get(event)  # type: ignore[arg-type]
+    if recorder is None:
+        return None  # an event this version does not know: ignored quietly
+    if type(payload.get("session_id")) is not str:
+        errlog.record("hook", f"{event} payload without session_id: ignored", False)
+        return None
+    spool.append(recorder(payload))
+    if event in CATCH_UP:
+        catch_up(payload, SESSION_END_BUDGET_S if event == "SessionEnd" else None)
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:
     try:
-        sys.stdin.buffer.read()
-    except Exception:
-        pass
+        raw = sys.stdin.buffer.read()
+        try:
+            payload = fastjson.loads(raw) if raw.strip() else None
+        except ValueError as exc:
+            errlog.record("hook", f"stdin is not JSON ({exc}); {len(raw)} bytes ignored", False)
+            return 0
+        if type(payload) is not dict:
+            errlog.record("hook", "stdin is empty or not a JSON object: ignored", False)
+            return 0
+        output = handle(payload)
+        if output:
+            sys.stdout.write(_dumps(output))
+            sys.stdout.flush()
+    except BaseException as exc:  # noqa: BLE001 - a hook must never break the session
+        errlog.record("hook", exc)
     return 0
 
-
-if __name__ == "__main__":  # run as `python -S .../ccledger/hot/hook.py`: make the package importable
-    import os
-    sys.path[0] = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    from ccledger.hot.hook import main as _main
-    sys.exit(_main())

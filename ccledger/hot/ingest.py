@@ -16,7 +16,7 @@ import os
 import sqlite3
 from typing import Callable, Iterable, NamedTuple
 
-from . import db, locks, paths, pricing
+from . import db, fastjson, locks, paths, pricing
 from .transcript import (C_CR, C_CW1H, C_CW5, C_GEO, C_IN, C_MODEL, C_OUT, C_SIDE, C_SPEED, C_WEB, FileInfo,
                          Scan, scan)
 
@@ -79,8 +79,11 @@ def identify(root: str, path: str) -> tuple[str, str, str]:
     return parts[0], parts[1], agent
 
 
-def discover(roots: Iterable[str]) -> list[tuple[str, str, str, str]]:
-    """Every *.jsonl under <root>/projects, subagent folders included: (path, project, session, agent)."""
+def discover(roots: Iterable[str], metas: list | None = None) -> list[tuple[str, str, str, str]]:
+    """Every *.jsonl under <root>/projects, subagent folders included: (path, project, session, agent).
+
+    Subagent `agent-<id>.meta.json` sidecars found on the way are appended to `metas` when given.
+    """
     found = []
     for root in roots:
         stack = [os.path.join(root, "projects")]
@@ -91,12 +94,51 @@ def discover(roots: Iterable[str]) -> list[tuple[str, str, str, str]]:
             except OSError:
                 continue
             for entry in entries:
+                name = entry.name
                 if entry.is_dir(follow_symlinks=False):
                     stack.append(entry.path)
-                elif entry.name.endswith(".jsonl"):
+                elif name.endswith(".jsonl"):
                     found.append((entry.path, *identify(root, entry.path)))
+                elif metas is not None and name.endswith(".meta.json") and name.startswith("agent-"):
+                    metas.append((entry.path, *identify(root, entry.path[:-10] + ".jsonl")))
     found.sort()
     return found
+
+
+def ingest_metas(conn: sqlite3.Connection, metas: list[tuple[str, str, str, str]]) -> int:
+    """Read changed agent-<id>.meta.json sidecars: which Agent/Task call started each subagent."""
+    known = {row[0]: row[1:] for row in conn.execute("SELECT path, size, mtime_ns FROM files WHERE path LIKE '%.meta.json'")}
+    changed = 0
+    for path, project, session, agent in metas:
+        try:
+            st = os.stat(path)
+            if known.get(path) == (st.st_size, st.st_mtime_ns):
+                continue
+            with open(path, "rb") as handle:
+                meta = fastjson.loads(handle.read(1 << 20))
+        except (OSError, ValueError):
+            continue
+        if type(meta) is not dict:
+            continue
+        parent = meta.get("toolUseId") if type(meta.get("toolUseId")) is str else None
+        with db.transaction(conn):
+            conn.execute(
+                "INSERT INTO agents VALUES (?,?,?,?,?) ON CONFLICT (session_id, agent_id) DO UPDATE SET"
+                " agent_type=coalesce(excluded.agent_type, agents.agent_type),"
+                " description=coalesce(excluded.description, agents.description),"
+                " parent_tool_use_id=coalesce(excluded.parent_tool_use_id, agents.parent_tool_use_id)",
+                (session, agent, meta.get("agentType"), meta.get("description"), parent))
+            if parent:
+                conn.execute("INSERT INTO tool_calls (tool_use_id, session_id, project, subagent_id) VALUES (?,?,?,?)"
+                             " ON CONFLICT (tool_use_id) DO UPDATE SET subagent_id=excluded.subagent_id",
+                             (parent, session, project, agent))
+            conn.execute("INSERT INTO dirty_sessions VALUES (?) ON CONFLICT DO NOTHING", (session,))
+            conn.execute("INSERT INTO files (path, project, session_id, agent_id, size, mtime_ns, offset) "
+                         "VALUES (?,?,?,?,?,?,?) ON CONFLICT (path) DO UPDATE SET size=excluded.size, "
+                         "mtime_ns=excluded.mtime_ns, offset=excluded.offset",
+                         (path, project, session, agent, st.st_size, st.st_mtime_ns, st.st_size))
+        changed += 1
+    return changed
 
 
 def _head_crc(path: str) -> int:
@@ -199,10 +241,15 @@ class Rows(NamedTuple):
 
 
 def split_mcp(name: str) -> tuple[str | None, str | None]:
-    """mcp__<server>__<tool> and mcp__plugin_<plugin>_<server>__<tool> -> (server, tool)."""
+    """mcp__<server>__<tool> -> (server, tool); a plugin's server mcp__plugin_<plugin>_<server>__<tool>
+    -> ('plugin:<plugin>:<server>', tool), as Claude Code names it in mcp_tool hooks (plugin names are
+    kebab-case, so the first '_' ends the plugin name)."""
     if not name.startswith("mcp__"):
         return None, None
     server, sep, tool = name[5:].partition("__")
+    if server.startswith("plugin_") and "_" in server[7:]:
+        plugin, _, inner = server[7:].partition("_")
+        server = f"plugin:{plugin}:{inner}"
     return (server or None), (tool if sep else None)
 
 
@@ -341,6 +388,8 @@ def apply(conn: sqlite3.Connection, task: Task, rows: Rows, expected: int, first
         "INSERT INTO skipped VALUES (?,?,?) ON CONFLICT (file_id, reason) DO UPDATE SET count=count+excluded.count",
         [(file_id, reason, count) for reason, count in rows.skipped.items()])
     conn.executemany("INSERT OR IGNORE INTO limit_events VALUES (?,?,?)", rows.limits)
+    sessions = {c[2] for c in rows.calls} | {t[1] for t in rows.tools} | {i[2] for i in rows.items}
+    conn.executemany("INSERT OR IGNORE INTO dirty_sessions VALUES (?)", [(s,) for s in sessions if s])
     return True
 
 
@@ -438,10 +487,13 @@ def ingest(conn: sqlite3.Connection, roots: Iterable[str] | None = None, overrid
            workers: int | None = None, progress: Callable[[int], None] | None = None,
            on_plan: Callable[[int], None] | None = None, lock_timeout: float = 10.0) -> Summary:
     """Bring the ledger up to date with every transcript under the Claude config folders."""
-    found = discover(paths.claude_dirs() if roots is None else roots)
+    metas: list = []
+    found = discover(paths.claude_dirs() if roots is None else roots, metas)
     summary = Summary()
     summary.files = len(found)
-    return run(conn, plan(conn, found), summary, overrides, workers, progress, on_plan, lock_timeout)
+    run(conn, plan(conn, found), summary, overrides, workers, progress, on_plan, lock_timeout)
+    ingest_metas(conn, metas)
+    return summary
 
 
 def run(conn: sqlite3.Connection, tasks: list[Task], summary: Summary, overrides: dict | None = None,
@@ -460,18 +512,57 @@ def run(conn: sqlite3.Connection, tasks: list[Task], summary: Summary, overrides
     return summary
 
 
+def _root_of(path: str) -> str | None:
+    """The Claude config folder holding this transcript (the parent of its `projects` ancestor)."""
+    folder = os.path.dirname(path)
+    while os.path.basename(folder) != "projects":
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            return None
+        folder = parent
+    return os.path.dirname(folder)
+
+
+def session_files(targets: Iterable[str]) -> list[str]:
+    """The given transcripts, and for a session transcript every file of its subagents folder."""
+    files: list[str] = []
+    for target in targets:
+        if target not in files and os.path.isfile(target):
+            files.append(target)
+        sub = os.path.join(target[:-6], "subagents") if target.endswith(".jsonl") else ""
+        if sub and os.path.isdir(sub):
+            for folder, _, names in os.walk(sub):
+                files += sorted(os.path.join(folder, n) for n in names
+                                if n.endswith(".jsonl") and os.path.join(folder, n) not in files)
+    return files
+
+
+def session_metas(conn: sqlite3.Connection, files: list[str]) -> int:
+    """Ingest the agent-<id>.meta.json sidecars next to these subagent transcripts."""
+    metas = []
+    for path in files:
+        meta = path[:-6] + ".meta.json"
+        root = _root_of(path)
+        if root and os.path.basename(path).startswith("agent-") and os.path.isfile(meta):
+            metas.append((meta, *identify(root, path)))
+    return ingest_metas(conn, metas) if metas else 0
+
+
+def pending_bytes(conn: sqlite3.Connection, path: str) -> int:
+    row = conn.execute("SELECT offset FROM files WHERE path=?", (path,)).fetchone()
+    try:
+        return os.path.getsize(path) - (row[0] if row else 0)
+    except OSError:
+        return 0
+
+
 def ingest_file(conn: sqlite3.Connection, path: str, overrides: dict | None = None,
                 lock_timeout: float = 0.0) -> Summary:
     """The hot-path form: one transcript (a session or subagent file), never waiting long for a lock."""
     summary = Summary()
-    root = os.path.dirname(path)
-    while os.path.basename(root) != "projects":
-        parent = os.path.dirname(root)
-        if parent == root:
-            return summary
-        root = parent
-    if not os.path.isfile(path):
+    root = _root_of(path)
+    if root is None or not os.path.isfile(path):
         return summary
     summary.files = 1
-    tasks = plan(conn, [(path, *identify(os.path.dirname(root), path))])
+    tasks = plan(conn, [(path, *identify(root, path))])
     return run(conn, tasks, summary, overrides, workers=1, lock_timeout=lock_timeout)

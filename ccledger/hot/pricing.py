@@ -10,8 +10,9 @@ reported by name, never guessed.
 """
 from __future__ import annotations
 
-import json
 from typing import NamedTuple
+
+from . import fastjson
 
 MILLION = 1_000_000
 LONG_CONTEXT_THRESHOLD = 200_000
@@ -123,7 +124,7 @@ def overrides_from_config(table: dict) -> dict[str, Price]:
 def fingerprint(overrides: dict[str, Price] | None) -> str:
     """Changes whenever the effective price table changes, so stored costs can be redone."""
     table = {k: [list(v.base), v.fast_multiplier] for k, v in sorted((overrides or {}).items())}
-    return json.dumps([TABLE_VERSION, table])
+    return fastjson.dumps([TABLE_VERSION, table])
 
 
 def stored_overrides(conn) -> dict[str, Price]:
@@ -131,7 +132,7 @@ def stored_overrides(conn) -> dict[str, Price]:
     row = conn.execute("SELECT value FROM meta WHERE key='pricing_overrides'").fetchone()
     if not row:
         return {}
-    return {model: Price(Rates(*rates), fast_multiplier=fast) for model, (rates, fast) in json.loads(row[0]).items()}
+    return {model: Price(Rates(*rates), fast_multiplier=fast) for model, (rates, fast) in fastjson.loads(row[0]).items()}
 
 
 def publish(conn, overrides: dict[str, Price]) -> bool:
@@ -140,7 +141,7 @@ def publish(conn, overrides: dict[str, Price]) -> bool:
     row = conn.execute("SELECT value FROM meta WHERE key='pricing_fingerprint'").fetchone()
     if row and row[0] == mark:
         return False
-    table = json.dumps({m: [list(p.base), p.fast_multiplier] for m, p in overrides.items()})
+    table = fastjson.dumps({m: [list(p.base), p.fast_multiplier] for m, p in overrides.items()})
     cache: dict[str, Price | None] = {}
 
     def cost(model: str, inp: int, cw5: int, cw1h: int, cr: int, out: int, speed: str, geo: str, web: int) -> float:
@@ -164,3 +165,17 @@ def publish(conn, overrides: dict[str, Price]) -> bool:
         conn.execute("ROLLBACK")
         raise
     return True
+
+
+def split_cost(price: Price | None, model: str, inp: int, cw5: int, cw1h: int, cr: int, out: int,
+               speed: str = "standard", geo: str = "", web_searches: int = 0) -> tuple[float, float]:
+    """(cost of the request's input side, cost of its output), adding up to request_cost().
+
+    The long-context decision depends on input only, so pricing the input alone keeps it; web
+    searches are counted on the input side.
+    """
+    if price is None:
+        return 0.0, 0.0
+    total = request_cost(price, model, inp, cw5, cw1h, cr, out, speed, geo, web_searches)
+    input_side = request_cost(price, model, inp, cw5, cw1h, cr, 0, speed, geo, web_searches)
+    return input_side, total - input_side

@@ -132,5 +132,59 @@ def m001_transcript_facts(conn: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS = [m001_transcript_facts]
+def m002_hooks_and_attribution(conn: sqlite3.Connection) -> None:
+    _script(
+        conn,
+        """
+        -- One row per hook invocation, as spooled by the hook process. Ids, names, sizes, times: never
+        -- prompt text, tool input or tool output.
+        CREATE TABLE hook_events (
+            event_id TEXT PRIMARY KEY,
+            ts_ms INTEGER NOT NULL,
+            session_id TEXT NOT NULL,
+            event TEXT NOT NULL,
+            tool_use_id TEXT,
+            agent_id TEXT,
+            prompt_id TEXT,
+            tool_name TEXT,
+            detail TEXT
+        );
+        CREATE INDEX hook_events_session ON hook_events (session_id, ts_ms);
+
+        -- Subagents: who started them (the Agent/Task call) and what they were.
+        CREATE TABLE agents (
+            session_id TEXT NOT NULL,
+            agent_id TEXT NOT NULL,
+            agent_type TEXT,
+            description TEXT,
+            parent_tool_use_id TEXT,
+            PRIMARY KEY (session_id, agent_id)
+        ) WITHOUT ROWID;
+
+        -- Sessions whose facts changed since their attribution was last computed.
+        CREATE TABLE dirty_sessions (session_id TEXT PRIMARY KEY) WITHOUT ROWID;
+
+        -- Derived: who owns every input and output token of a session (see attribution.py). One row per
+        -- owner per chain: owner is a tool_use_id, or base/user/assistant/other. Rebuilt per session.
+        CREATE TABLE attribution (
+            session_id TEXT NOT NULL,
+            agent_id TEXT NOT NULL,
+            owner TEXT NOT NULL,
+            call_id TEXT,
+            project TEXT NOT NULL DEFAULT '',
+            ts_ms INTEGER NOT NULL DEFAULT 0,
+            marginal_tokens INTEGER NOT NULL DEFAULT 0,
+            carried_tokens INTEGER NOT NULL DEFAULT 0,
+            output_tokens INTEGER NOT NULL DEFAULT 0,
+            marginal_cost REAL NOT NULL DEFAULT 0,
+            carried_cost REAL NOT NULL DEFAULT 0,
+            output_cost REAL NOT NULL DEFAULT 0,
+            PRIMARY KEY (session_id, agent_id, owner)
+        ) WITHOUT ROWID;
+        CREATE INDEX attribution_call ON attribution (call_id);
+        """,
+    )
+
+
+MIGRATIONS = [m001_transcript_facts, m002_hooks_and_attribution]
 LATEST = len(MIGRATIONS)

@@ -12,9 +12,3 @@ def main(argv: list[str] | None = None) -> int:
     print("ccledger")
     return 0
 
-
-if __name__ == "__main__":  # run as `python -S .../ccledger/hot/statusline.py`: make the package importable
-    import os
-    sys.path[0] = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    from ccledger.hot.statusline import main as _main
-    sys.exit(_main())

@@ -10,11 +10,10 @@ Deduplication across chunks and files happens in the ledger (ingest.py).
 from __future__ import annotations
 
 import datetime as _dt
-import json
 from typing import NamedTuple
 
-_scan_once = json.decoder.JSONDecoder().scan_once
-_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+from .fastjson import dumps as _dumps
+from .fastjson import scan_once as _scan_once
 _EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)
 _MS = _dt.timedelta(milliseconds=1)
 _fromiso = _dt.datetime.fromisoformat
@@ -181,9 +180,14 @@ class _Reader:
             data = obj.get("data")
             if type(data) is dict and data.get("type") == "agent_progress":
                 inner = data.get("message")
+                agent = data.get("agentId")
+                agent = agent if type(agent) is str else "sidechain"
+                parent = obj.get("parentToolUseID")
+                if type(parent) is str and agent != "sidechain":
+                    session, _, _ = self._identity(obj, None)
+                    _tool(self.scan.tools, parent, session, "")[T_SUBAGENT] = agent
                 if type(inner) is dict:
-                    agent = data.get("agentId")
-                    self.line(inner, offset, "progress", agent if type(agent) is str else "sidechain")
+                    self.line(inner, offset, "progress", agent)
         elif kind == "system":
             if obj.get("subtype") == "compact_boundary":
                 self.item(obj, offset, 0, forced_agent, "compact", 0)

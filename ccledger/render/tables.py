@@ -108,3 +108,39 @@ def blocks_table(rows: list[dict], zone) -> Table:
         table.add_row(when(row["start"]), status, ", ".join(short_model(m) for m in row["models"]),
                       count(row["requests"]), count(row["total_tokens"]), money(row["cost_usd"]))
     return table
+
+
+def _ms(value: float | None) -> str:
+    if value is None:
+        return ""
+    return f"{value / 1000:.1f}s" if value >= 1000 else f"{int(value)}ms"
+
+
+def owners_table(kind: str, rows: list[dict], totals: dict, by_tool: bool, width: int) -> Table:
+    """Tools, MCP servers or subagents, sorted by carried cost."""
+    title = {"tools": "Tokens by owner (tools, base context, prompts, model output)",
+             "mcp": "Tokens by MCP " + ("tool" if by_tool else "server"),
+             "agents": "Subagents (their whole spend, rolled up to the call that started them)"}[kind]
+    table = Table(title=title, box=box.SIMPLE_HEAVY, show_footer=True, title_justify="left")
+    if kind == "tools":
+        keys = [("Owner", lambda r: r["owner"]), ("MCP server", lambda r: r["mcp_server"] or "")]
+    elif kind == "mcp":
+        keys = [("Server", lambda r: r["mcp_server"])] + ([("Tool", lambda r: r.get("mcp_tool") or "")]
+                                                           if by_tool else [])
+    else:
+        keys = [("Agent", lambda r: r["agent_id"][:17]), ("Type", lambda r: r["agent_type"] or ""),
+                ("Started by", lambda r: (r["parent_tool"] or "") + (" " + r["parent_tool_use_id"][-8:]
+                                                                    if r["parent_tool_use_id"] else ""))]
+    for n, (label, _) in enumerate(keys):
+        table.add_column(label, footer="Total" if n == 0 else "", overflow="fold")
+    numbers = [("Calls", "calls", count), ("Errors", "errors", count), ("Mean time", "mean_duration_ms", _ms),
+               ("Marginal", "marginal_tokens", count), ("Carried", "carried_tokens", count),
+               ("Output", "output_tokens", count), ("Cost", "cost_usd", money)]
+    if width < 110:
+        numbers = [n for n in numbers if n[1] not in ("mean_duration_ms", "errors")]
+    for label, key, fmt in numbers:
+        footer = fmt(totals.get(key)) if key in totals and key != "mean_duration_ms" else ""
+        table.add_column(label, justify="right", footer=footer, no_wrap=True)
+    for row in rows:
+        table.add_row(*(get(row) for _, get in keys), *(fmt(row.get(key)) for _, key, fmt in numbers))
+    return table

@@ -17,6 +17,15 @@ def e2e_client() -> Client:
 
 
 @pytest.fixture
-def sandbox(tmp_path) -> Sandbox:
-    """A fresh HOME / CLAUDE_CONFIG_DIR / project dir under tmp_path."""
-    return make_sandbox(tmp_path)
+def sandbox(tmp_path, monkeypatch) -> Sandbox:
+    """A fresh HOME / CLAUDE_CONFIG_DIR / project dir under tmp_path.
+
+    The test process's own HOME, CLAUDE_CONFIG_DIR and CCLEDGER_HOME are pointed at the
+    sandbox too, so in-process ccledger calls (reports, ledger queries) read the ledger
+    the client's hooks wrote. This runs after autouse fixtures such as tests/conftest.py's
+    `isolated`, which sets CCLEDGER_HOME to tmp_path/ccledger, and overrides them."""
+    sb = make_sandbox(tmp_path)
+    monkeypatch.setenv("HOME", str(sb.home))
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(sb.config_dir))
+    monkeypatch.setenv("CCLEDGER_HOME", str(sb.ccledger_home))
+    return sb

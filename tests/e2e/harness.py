@@ -48,7 +48,12 @@ NPM_PACKAGES = (
     f"@modelcontextprotocol/server-memory@{MEMORY_SERVER_VERSION}",
 )
 API_KEY = "sk-ant-test"
+SANDBOX_MARKER = "CCLEDGER_E2E_SANDBOX"  # env var naming the sandbox root, see processes_of()
 DEFAULT_MODEL = "claude-sonnet-4-6"  # a current id: retired ids print a warning banner
+
+# The environment as pytest started, before fixtures (e.g. an autouse one in tests/conftest.py)
+# point HOME elsewhere: npm needs the real HOME for its ~/.npmrc (registry, proxy) and cache.
+_STARTUP_ENV = dict(os.environ)
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
@@ -114,8 +119,9 @@ def _installed_ok(client: Client) -> bool:
         return False
     scratch = Path(tempfile.mkdtemp(prefix="ccledger-e2e-version-"))
     try:
-        out = subprocess.run(
-            [str(client.claude), "--version"], capture_output=True, text=True, timeout=60,
+        out = _run_killable(
+            [str(client.claude), "--version"], 60, stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
             env={"PATH": os.environ.get("PATH", ""), "HOME": str(scratch),
                  "CLAUDE_CONFIG_DIR": str(scratch / ".claude"), "DISABLE_TELEMETRY": "1",
                  "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1"},
@@ -160,7 +166,7 @@ def _npm_install(root: Path) -> str | None:
     try:
         with open(log, "w") as f:
             res = _run_killable(cmd, install_timeout(), stdout=f, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL)
+                                stdin=subprocess.DEVNULL, env=_STARTUP_ENV)
     except subprocess.TimeoutExpired:
         return f"npm install timed out after {install_timeout():.0f}s (registry unreachable?); log: {log}"
     if res.returncode != 0:
@@ -305,10 +311,14 @@ class FakeApi:
 
     def requests(self) -> list[dict]:
         """Every logged request, as {"n": serial, "path": "/v1/messages?...", "request": body},
-        sorted by serial number n."""
+        sorted by serial number n. Safe while the server runs: a last line still being
+        written (large requests take several writes) is left out."""
         if not self.log_path.exists():
             return []
-        rows = [json.loads(l) for l in self.log_path.read_text().splitlines() if l.strip()]
+        rows = []
+        for line in self.log_path.read_text().splitlines():
+            with contextlib.suppress(ValueError):
+                rows.append(json.loads(line))
         return sorted(rows, key=lambda r: r["n"])
 
     def served_turns(self) -> list[tuple[dict, dict | None]]:
@@ -386,6 +396,8 @@ class Sandbox:
             "CCLEDGER_HOME": str(self.ccledger_home),
             "TERM": "xterm-256color",
             "LANG": "C.UTF-8",
+            # Inherited by everything claude starts; lets processes_of()/reap() find them.
+            SANDBOX_MARKER: str(self.root),
         }
         if api is not None:
             env["ANTHROPIC_BASE_URL"] = api.url
@@ -469,9 +481,12 @@ def run_headless(client: Client, sandbox: Sandbox, api: FakeApi, prompt: str,
     sandbox.env(api)."""
     cmd = [str(client.claude), "-p", prompt] + _claude_args(client, sandbox, model, mcp, allowed_tools)[1:]
     cmd += list(extra_args)
-    return _run_killable(cmd, timeout, cwd=sandbox.project, env=sandbox.env(api, **(env or {})),
-                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True)
+    try:
+        return _run_killable(cmd, timeout, cwd=sandbox.project, env=sandbox.env(api, **(env or {})),
+                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    finally:
+        reap(sandbox)
 
 
 # Screens the client may show before its prompt; pressing Enter accepts each one's default
@@ -495,15 +510,20 @@ class Interactive:
     def __init__(self, client: Client, sandbox: Sandbox, api: FakeApi,
                  model: str = DEFAULT_MODEL, width: int = 160, height: int = 40,
                  mcp: bool = True, allowed_tools: Iterable[str] = (),
+                 permission_mode: str | None = "default",
                  extra_args: Iterable[str] = (), env: dict[str, str] | None = None):
         self.socket = f"ccledger-e2e-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self.session = "claude"
         self.sandbox = sandbox
         self.width, self.height = width, height
-        self.argv = _claude_args(client, sandbox, model, mcp, allowed_tools) + list(extra_args)
+        self.argv = _claude_args(client, sandbox, model, mcp, allowed_tools)
+        if permission_mode:
+            self.argv += ["--permission-mode", permission_mode]
+        self.argv += list(extra_args)
         self.env = sandbox.env(api, **(env or {}))
         self.dialogs_seen: list[str] = []  # first-run dialogs dismissed by start()
         self._pane_pid: int | None = None
+        self._conf = sandbox.root / f"tmux-{self.socket}.conf"
 
     # -- tmux plumbing -------------------------------------------------------------------
 
@@ -511,8 +531,18 @@ class Interactive:
         # Drop TMUX/TMUX_PANE so this works when pytest itself runs inside tmux.
         env = {k: v for k, v in os.environ.items() if not k.startswith("TMUX")}
         env["LANG"] = "C.UTF-8"
-        return subprocess.run(["tmux", "-u", "-L", self.socket, "-f", "/dev/null", *args],
-                              capture_output=True, text=True, env=env, check=check, timeout=30)
+        res = subprocess.run(["tmux", "-u", "-L", self.socket, "-f", str(self._conf), *args],
+                             capture_output=True, text=True, env=env, timeout=30)
+        if check and res.returncode != 0:
+            raise RuntimeError(f"tmux {args[0]} failed ({res.returncode}): {res.stderr.strip()}")
+        return res
+
+    def _write_tmux_conf(self) -> None:
+        """Our own tmux config, read when the server starts (before claude runs): no status
+        bar, so the pane is exactly width x height; and a pane whose program exited stays
+        on screen, so an early crash shows up in wait_for's TimeoutError."""
+        self._conf.write_text("set -g status off\nset -g remain-on-exit on\n"
+                              "set -g history-limit 10000\n")
 
     def _write_launcher(self) -> Path:
         """A shell script that cds into the project and execs claude with exactly
@@ -531,11 +561,10 @@ class Interactive:
         """Start tmux + claude, dismiss any first-run dialog, and wait for the input box."""
         if shutil.which("tmux") is None:
             raise RuntimeError("tmux not found on PATH")
+        self._write_tmux_conf()
         launcher = self._write_launcher()
         self._tmux("new-session", "-d", "-s", self.session, "-x", str(self.width),
                    "-y", str(self.height), str(launcher))
-        # Keep a dead pane on screen, so a crash shows in the TimeoutError, not "no pane".
-        self._tmux("set-option", "-t", self.session, "remain-on-exit", "on", check=False)
         self._pane_pid = int(self._tmux("display-message", "-p", "-t", self.session,
                                         "#{pane_pid}").stdout.strip())
         self._until_ready(ready_timeout)
@@ -557,7 +586,8 @@ class Interactive:
         self.wait_for(ready, timeout=timeout)
 
     def close(self) -> None:
-        """Kill the tmux server and, should it survive SIGHUP, claude's process group."""
+        """Kill the tmux server (claude gets SIGHUP), then reap whatever of the sandbox
+        still runs: a status line or hook command started just before may finish late."""
         self._tmux("kill-server", check=False)
         if self._pane_pid:
             deadline = time.monotonic() + 5
@@ -565,6 +595,7 @@ class Interactive:
                 time.sleep(0.1)
             if _pid_alive(self._pane_pid):
                 _kill_group(self._pane_pid)
+        reap(self.sandbox)
         sock_dir = Path(os.environ.get("TMUX_TMPDIR", "/tmp")) / f"tmux-{os.getuid()}"
         with contextlib.suppress(OSError):
             (sock_dir / self.socket).unlink()
@@ -616,22 +647,37 @@ class Interactive:
 
 def is_prompt_ready(screen: str) -> bool:
     """True when the client's input box is on screen: a line starting with the prompt
-    glyph inside the box, with no dialog above it."""
-    return any(line.lstrip("│ ").startswith(("> ", "❯ ")) or line.strip() in (">", "❯")
-               for line in screen.splitlines())
+    glyph right under a horizontal rule. (Dialogs use the same glyph for their selected
+    option, "❯ 1. Yes", but not right under a rule.)"""
+    lines = screen.splitlines()
+    return any(line.lstrip().startswith(("❯", ">")) and set(prev.strip()) == {"─"}
+               for prev, line in zip(lines, lines[1:]))
 
 
 def processes_of(sandbox: Sandbox) -> list[int]:
-    """PIDs of live processes whose environment points at this sandbox's config dir
-    (claude, its MCP servers, hooks, status line); lets a test prove nothing outlived it.
+    """PIDs of live processes started with sandbox.env() or by such a process (claude, its
+    MCP servers, hooks, status line); lets a test prove nothing outlived it.
     Linux only (reads /proc/<pid>/environ); returns [] elsewhere."""
-    needle = f"CLAUDE_CONFIG_DIR={sandbox.config_dir}".encode()
+    needle = f"{SANDBOX_MARKER}={sandbox.root}".encode()
     found = []
     for entry in Path("/proc").glob("[0-9]*"):
         with contextlib.suppress(OSError):
             if needle in (entry / "environ").read_bytes().split(b"\0"):
                 found.append(int(entry.name))
     return found
+
+
+def reap(sandbox: Sandbox, grace: float = 5) -> list[int]:
+    """Give the sandbox's leftover processes ``grace`` seconds to exit, then SIGKILL them;
+    return the PIDs that had to be killed. Catches what a process-group kill misses
+    (children that called setsid, commands still finishing after claude died)."""
+    deadline = time.monotonic() + grace
+    while (left := processes_of(sandbox)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    for pid in left:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGKILL)
+    return left
 
 
 def _pid_alive(pid: int) -> bool:
@@ -646,8 +692,15 @@ def _pid_alive(pid: int) -> bool:
 
 def interactive(client: Client, sandbox: Sandbox, api: FakeApi, model: str = DEFAULT_MODEL,
                 width: int = 160, height: int = 40, mcp: bool = True,
-                allowed_tools: Iterable[str] = (), extra_args: Iterable[str] = (),
-                env: dict[str, str] | None = None) -> Interactive:
-    """``with interactive(client, sandbox, api) as tui: tui.send("hi"); tui.wait_for("...")``."""
+                allowed_tools: Iterable[str] = (), permission_mode: str | None = "default",
+                extra_args: Iterable[str] = (), env: dict[str, str] | None = None) -> Interactive:
+    """``with interactive(client, sandbox, api) as tui: tui.send("hi"); tui.wait_for("...")``.
+
+    permission_mode defaults to "default", as in headless runs. The TUI's own default in
+    2.1.332 is "auto", which sets allow rules (--allowedTools) aside and asks a server-side
+    classifier about any non-read-only command; the fake API cannot answer it, so the
+    client stops on an "Auto mode can't check actions in this session" dialog. Pass None
+    to keep the client's default."""
     return Interactive(client, sandbox, api, model=model, width=width, height=height, mcp=mcp,
-                       allowed_tools=allowed_tools, extra_args=extra_args, env=env)
+                       allowed_tools=allowed_tools, permission_mode=permission_mode,
+                       extra_args=extra_args, env=env)

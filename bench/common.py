@@ -1,0 +1,660 @@
+"""Helpers shared by the benchmarks in bench/run.py (stdlib only).
+
+- where things are: the repo, the cache folder bench/out/ (git-ignored), the shared history generator;
+- the synthetic history (generated once per size into bench/out/history-<size>/, reused after);
+- the baseline: ccusage installed with npm into bench/out/node/;
+- timing: one command with wall time, peak RSS of the largest process (`/usr/bin/time -f %M`) and the
+  peak of the summed RSS (and PSS) of the whole process tree sampled from /proc; hyperfine for
+  interleaving-free comparisons of short commands;
+- appending genuinely new, realistic usage to a transcript (and undoing it);
+- the results table.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import platform
+import random
+import shlex
+import shutil
+import statistics
+import string
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid as uuidlib
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+BENCH = REPO / "bench"
+OUT = BENCH / "out"
+SIZES = {
+    "large": {"sessions": 200, "lines": 2000},   # ~1 GB
+    "medium": {"sessions": 40, "lines": 2000},   # ~200 MB
+}
+CCUSAGE_VERSION = "20.0.24"
+MB = 1_000_000
+KIB = 1024
+SAMPLE_EVERY = 0.05  # seconds between /proc samples of the process tree
+PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+
+class BenchError(Exception):
+    """The benchmark cannot run as asked (missing tool, failed command, broken cache)."""
+
+
+class Unavailable(BenchError):
+    """A tool the benchmark needs (ccusage, npm, hyperfine, the generator) cannot be had here."""
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+# ------------------------------------------------------------------------------------------ paths
+
+def shared_dir() -> Path:
+    return Path(os.environ.get("CCLEDGER_SHARED") or REPO.parent / "shared")
+
+
+def generator() -> Path:
+    path = shared_dir() / "bench" / "gen_history.py"
+    if not path.is_file():
+        raise Unavailable(f"history generator not found at {path} (set CCLEDGER_SHARED to the shared folder)")
+    return path
+
+
+def ccledger_command() -> list[str]:
+    """The `ccledger` console script users run: $CCLEDGER_BENCH_CCLEDGER, beside this Python, or on PATH."""
+    explicit = os.environ.get("CCLEDGER_BENCH_CCLEDGER")
+    if explicit:
+        return shlex.split(explicit)
+    beside = Path(sys.executable).parent / "ccledger"
+    if beside.is_file() and os.access(beside, os.X_OK):
+        return [str(beside)]
+    found = shutil.which("ccledger")
+    if found:
+        return [found]
+    raise Unavailable("ccledger is not installed: run with the dev venv's python (pip install -e .) "
+                      "or set CCLEDGER_BENCH_CCLEDGER")
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def file_bytes(root: Path) -> int:
+    """Total size of every *.jsonl under root/projects (what the generator reports as `bytes`)."""
+    total = 0
+    for folder, _, names in os.walk(root / "projects"):
+        total += sum(os.path.getsize(os.path.join(folder, n)) for n in names if n.endswith(".jsonl"))
+    return total
+
+
+# ------------------------------------------------------------------------------------------ history
+
+@dataclass
+class History:
+    root: Path          # a CLAUDE_CONFIG_DIR (root/projects/...)
+    size: str
+    expected: dict      # the generator's expected.json (ground truth)
+    generated: bool     # made in this run (False: reused from the cache)
+    seconds: float      # how long generating took (0 if reused)
+
+    @property
+    def bytes(self) -> int:
+        return int(self.expected["bytes"])
+
+
+JOURNAL = ".bench-appended.json"   # files the append benchmark grew, with their original sizes
+STAMP = ".bench-stamp.json"        # how the cached history was made
+
+
+def undo_appends(root: Path) -> None:
+    """Truncate transcripts grown by an append benchmark back to their generated size."""
+    journal = root / JOURNAL
+    if not journal.exists():
+        return
+    for path, size in json.loads(journal.read_text()).items():
+        if os.path.exists(path) and os.path.getsize(path) > size:
+            os.truncate(path, size)
+    journal.unlink()
+
+
+def ensure_history(size: str) -> History:
+    """The size's history in bench/out/history-<size>/: reused when its stamp and byte count match."""
+    gen = generator()
+    root = OUT / f"history-{size}"
+    args = ["large", "--sessions", str(SIZES[size]["sessions"]), "--lines", str(SIZES[size]["lines"])]
+    stamp = {"args": args, "generator_sha256": _sha256(gen)}
+    if root.exists():
+        undo_appends(root)
+        try:
+            ok = (json.loads((root / STAMP).read_text()) == stamp
+                  and file_bytes(root) == json.loads((root / "expected.json").read_text())["bytes"])
+        except (OSError, ValueError, KeyError):
+            ok = False
+        if ok:
+            return History(root, size, json.loads((root / "expected.json").read_text()), False, 0.0)
+        log(f"history cache {root} is stale or incomplete: regenerating")
+        shutil.rmtree(root)
+    OUT.mkdir(parents=True, exist_ok=True)
+    log(f"generating the {size} history into {root} (python3 {gen.name} {' '.join(args)}) ...")
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, str(gen), *args, "--out", str(root), "--force"],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    if done.returncode != 0:
+        raise BenchError(f"history generator failed:\n{done.stderr[-2000:]}")
+    seconds = time.monotonic() - started
+    (root / STAMP).write_text(json.dumps(stamp))
+    expected = json.loads((root / "expected.json").read_text())
+    log(f"  {expected['bytes'] / MB:,.0f} MB in {seconds:.0f} s")
+    return History(root, size, expected, True, seconds)
+
+
+# ------------------------------------------------------------------------------------------ ccusage
+
+def _native_package() -> str:
+    system = {"linux": "linux", "darwin": "darwin", "win32": "win32"}.get(sys.platform, sys.platform)
+    arch = {"x86_64": "x64", "amd64": "x64", "aarch64": "arm64", "arm64": "arm64"}.get(
+        platform.machine().lower(), platform.machine().lower())
+    return f"@ccusage/ccusage-{system}-{arch}"
+
+
+def _installed_version(prefix: Path, package: str) -> str | None:
+    try:
+        return json.loads((prefix / "node_modules" / package / "package.json").read_text())["version"]
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def ensure_ccusage(version: str = CCUSAGE_VERSION) -> list[str]:
+    """`ccusage` as users run it (the npm bin, which starts the native binary).
+
+    $CCLEDGER_BENCH_CCUSAGE may name an npm prefix that already has it (a folder with node_modules/)
+    or the bin itself; otherwise it is installed into bench/out/node with `npm install --prefix`.
+    """
+    explicit = os.environ.get("CCLEDGER_BENCH_CCUSAGE")
+    if explicit:
+        path = Path(explicit)
+        binary = path / "node_modules" / ".bin" / "ccusage" if path.is_dir() else path
+        if not binary.exists():
+            raise Unavailable(f"CCLEDGER_BENCH_CCUSAGE={explicit}: no ccusage there")
+        return [str(binary)]
+    prefix = OUT / "node"
+    native = _native_package()
+    binary = prefix / "node_modules" / ".bin" / "ccusage"
+    if (_installed_version(prefix, "ccusage") != version or _installed_version(prefix, native) != version
+            or not binary.exists()):
+        npm = shutil.which("npm")
+        if not npm:
+            raise Unavailable("npm not found: cannot install the ccusage baseline")
+        log(f"installing ccusage@{version} and {native}@{version} into {prefix} ...")
+        prefix.mkdir(parents=True, exist_ok=True)
+        done = subprocess.run([npm, "install", "--prefix", str(prefix), "--no-audit", "--no-fund",
+                               "--loglevel=error", f"ccusage@{version}", f"{native}@{version}"],
+                              capture_output=True, text=True)
+        if done.returncode != 0 or not binary.exists():
+            raise Unavailable(f"npm install of ccusage@{version} failed:\n{(done.stderr or done.stdout)[-2000:]}")
+    return [str(binary)]
+
+
+# ------------------------------------------------------------------------------------------ timing
+
+def _proc_table() -> dict[int, tuple[int, int]]:
+    """pid -> (ppid, rss pages) for every process, from /proc/<pid>/stat."""
+    table = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat", "rb") as handle:
+                stat = handle.read()
+        except OSError:
+            continue
+        fields = stat[stat.rfind(b")") + 2:].split()   # after "pid (comm) "
+        table[int(name)] = (int(fields[1]), int(fields[21]))   # ppid, rss
+    return table
+
+
+def _pss(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", "rb") as handle:
+            for line in handle:
+                if line.startswith(b"Pss:"):
+                    return int(line.split()[1]) * KIB
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+class TreeSampler(threading.Thread):
+    """Every SAMPLE_EVERY seconds: the summed RSS and PSS of every descendant of `root` (not root itself).
+
+    RSS summed over forked workers counts their shared copy-on-write pages once per process (an upper
+    bound); PSS splits shared pages among the processes that share them (a fair total).
+    """
+
+    def __init__(self, root: int) -> None:
+        super().__init__(daemon=True)
+        self.root = root
+        self.stop = threading.Event()
+        self.peak_rss = 0
+        self.peak_pss = 0
+        self.peak_procs = 0
+        self.samples = 0
+
+    def sample(self) -> None:
+        table = _proc_table()
+        children: dict[int, list[int]] = {}
+        for pid, (ppid, _) in table.items():
+            children.setdefault(ppid, []).append(pid)
+        tree, todo = [], list(children.get(self.root, ()))
+        while todo:
+            pid = todo.pop()
+            tree.append(pid)
+            todo.extend(children.get(pid, ()))
+        if not tree:
+            return
+        self.samples += 1
+        self.peak_rss = max(self.peak_rss, sum(table[p][1] for p in tree) * PAGE)
+        self.peak_pss = max(self.peak_pss, sum(_pss(p) for p in tree))
+        self.peak_procs = max(self.peak_procs, len(tree))
+
+    def run(self) -> None:
+        while True:
+            try:
+                self.sample()
+            except Exception:  # a process vanished mid-read: next sample
+                pass
+            if self.stop.wait(SAMPLE_EVERY):
+                return
+
+
+@dataclass
+class Timed:
+    seconds: float
+    max_rss: int        # bytes: the largest single process (/usr/bin/time %M)
+    tree_rss: int       # bytes: peak of the summed RSS of the process tree
+    tree_pss: int       # bytes: peak of the summed PSS of the process tree
+    processes: int      # most processes seen at once in the tree
+    samples: int
+
+
+def run_timed(argv: list[str], env: dict, stdout=subprocess.DEVNULL, label: str = "") -> Timed:
+    """Run argv once: wall time, peak RSS of the largest process and of the whole tree."""
+    if not os.access("/usr/bin/time", os.X_OK):
+        raise Unavailable("/usr/bin/time not found (apt-get install time)")
+    with tempfile.NamedTemporaryFile("r", suffix=".time") as out:
+        started = time.perf_counter()
+        proc = subprocess.Popen(["/usr/bin/time", "-o", out.name, "-f", "%M", *argv], env=env, stdout=stdout,
+                                stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+        sampler = TreeSampler(proc.pid)
+        sampler.start()
+        _, err = proc.communicate()
+        seconds = time.perf_counter() - started
+        sampler.stop.set()
+        sampler.join()
+        text = out.read().strip()
+    if proc.returncode != 0:
+        raise BenchError(f"{label or shlex.join(argv)} exited {proc.returncode}:\n"
+                         f"{err.decode(errors='replace')[-2000:]}")
+    max_rss = int(text.splitlines()[-1]) * KIB
+    return Timed(seconds, max_rss, max(sampler.peak_rss, max_rss), sampler.peak_pss, sampler.peak_procs,
+                 sampler.samples)
+
+
+@dataclass
+class Stats:
+    median: float
+    mean: float
+    stddev: float
+    min: float
+    max: float
+    times: list[float]
+
+    @classmethod
+    def of(cls, times: list[float]) -> "Stats":
+        return cls(median(times), statistics.fmean(times), statistics.stdev(times) if len(times) > 1 else 0.0,
+                   min(times), max(times), list(times))
+
+
+def hyperfine(commands: dict[str, list[str]], env: dict, warmup: int = 1, min_runs: int = 3,
+              max_runs: int | None = None) -> dict[str, Stats]:
+    """Time each command with hyperfine (no shell, output discarded); name -> Stats in seconds."""
+    exe = shutil.which("hyperfine")
+    if not exe:
+        raise Unavailable("hyperfine not found (apt-get install hyperfine)")
+    with tempfile.NamedTemporaryFile("r", suffix=".json") as export:
+        argv = [exe, "--shell=none", "--style", "none", "--warmup", str(warmup), "--min-runs", str(min_runs),
+                "--export-json", export.name]
+        if max_runs:
+            argv += ["--max-runs", str(max_runs)]
+        for name, command in commands.items():
+            argv += ["--command-name", name, shlex.join(command)]
+        done = subprocess.run(argv, env=env, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise BenchError(f"hyperfine failed:\n{(done.stderr or done.stdout)[-2000:]}")
+        results = json.loads(export.read())["results"]
+    return {r["command"]: Stats.of(r["times"]) for r in results}
+
+
+# ------------------------------------------------------------------------------------------ ledgers
+
+def env_for(history: Path, home: Path | None = None) -> dict:
+    """The environment every measured command runs in: same for ccledger and the baseline."""
+    env = dict(os.environ, CLAUDE_CONFIG_DIR=str(history), TZ="UTC", NO_COLOR="1")
+    env.pop("CCLEDGER_HOME", None)
+    if home is not None:
+        env["CCLEDGER_HOME"] = str(home)
+    return env
+
+
+def ledger_totals(ccledger: list[str], history: Path, home: Path) -> dict:
+    """The ledger's grand totals (without ingesting anything): `ccledger report daily --json --no-ingest`."""
+    done = subprocess.run([*ccledger, "report", "daily", "--json", "--no-ingest"], env=env_for(history, home),
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        raise BenchError(f"ccledger report failed: {done.stderr[-2000:]}")
+    return json.loads(done.stdout)["totals"]
+
+
+# ------------------------------------------------------------------------------------------ appending
+
+B62 = string.ascii_letters + string.digits
+
+
+class Ids:
+    """New identifiers in the shapes Claude Code writes (as gen_history.py makes them)."""
+
+    def __init__(self, seed: int) -> None:
+        self.rng = random.Random(seed)
+
+    def _b62(self, n: int) -> str:
+        return "".join(self.rng.choice(B62) for _ in range(n))
+
+    def uuid(self) -> str:
+        return str(uuidlib.UUID(int=self.rng.getrandbits(128), version=4))
+
+    def like(self, old: str) -> str:
+        """A fresh id of the same kind as `old`."""
+        for prefix, n in (("msg_01", 22), ("req_011C", 20), ("toolu_01", 22)):
+            if old.startswith(prefix):
+                return prefix + self._b62(n)
+        if len(old) == 36 and old.count("-") == 4:
+            return self.uuid()
+        return old.split("_")[0] + "_" + self._b62(max(8, len(old) - len(old.split("_")[0]) - 1))
+
+
+def _ms(ts: str) -> int:
+    return round(dt.datetime.fromisoformat(ts.replace("Z", "+00:00")).timestamp() * 1000)
+
+
+def _iso(ms: int) -> str:
+    moment = dt.datetime.fromtimestamp(ms / 1000, dt.timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+
+
+def _usage_total(usage: dict) -> int:
+    """Total tokens of one line's usage, as ccledger and ccusage count it."""
+    split = usage.get("cache_creation") or {}
+    writes = max(usage.get("cache_creation_input_tokens") or 0,
+                 (split.get("ephemeral_5m_input_tokens") or 0) + (split.get("ephemeral_1h_input_tokens") or 0))
+    return (usage.get("input_tokens") or 0) + (usage.get("output_tokens") or 0) + writes \
+        + (usage.get("cache_read_input_tokens") or 0)
+
+
+def _template(path: Path, tail: int = 1 << 20) -> list[dict]:
+    """The file's own last turn: its last API response (every line of it) and the user line after it
+    (else the last user line before it)."""
+    with open(path, "rb") as handle:
+        handle.seek(max(0, os.path.getsize(path) - tail))
+        data = handle.read()
+    lines = []
+    for raw in data.split(b"\n")[1:]:
+        try:
+            obj = json.loads(raw)
+        except ValueError:
+            continue
+        if isinstance(obj, dict):
+            lines.append(obj)
+    key = None
+    last = None
+    for i, obj in enumerate(lines):
+        if obj.get("type") == "assistant" and isinstance((obj.get("message") or {}).get("usage"), dict):
+            key, last = (obj["message"].get("id"), obj.get("requestId")), i
+    if key is None:
+        raise BenchError(f"{path}: no assistant line with usage in its last {tail} bytes")
+    response = [o for o in lines if o.get("type") == "assistant"
+                and ((o.get("message") or {}).get("id"), o.get("requestId")) == key]
+    users = [o for o in lines[last + 1:] if o.get("type") == "user"] or \
+            [o for o in lines[:last] if o.get("type") == "user"]
+    return response + users[:1]
+
+
+@dataclass
+class Appended:
+    path: str
+    bytes: int = 0
+    lines: int = 0
+    api_calls: int = 0           # new (message.id, requestId) keys
+    total_tokens: int = 0        # their usage: per key the largest line total
+    keys: set = field(default_factory=set, repr=False)
+
+
+def append_usage(root: Path, path: Path, nbytes: int, seed: int) -> Appended:
+    """Append about `nbytes` of new turns to `path`, shaped like its own last turn.
+
+    Every copy gets new message ids, request ids, tool ids and uuids (parentUuid chained), later
+    timestamps and its own token counts, so it is genuinely new usage; returns what it adds up to.
+    The original size is journalled first so undo_appends() restores the generated history.
+    """
+    journal = root / JOURNAL
+    sizes = json.loads(journal.read_text()) if journal.exists() else {}
+    sizes.setdefault(str(path), os.path.getsize(path))
+    journal.write_text(json.dumps(sizes))
+
+    template = _template(path)
+    ids = Ids(seed)
+    rng = ids.rng
+    stamps = [_ms(o["timestamp"]) for o in template if isinstance(o.get("timestamp"), str)]
+    clock = max(stamps)
+    first = min(stamps)
+    last_assistant = max(i for i, o in enumerate(template) if o.get("type") == "assistant")
+    parent = template[-1].get("uuid")
+    result = Appended(str(path))
+    out: list[bytes] = []
+    while result.bytes < nbytes:
+        mapping: dict[str, str] = {}
+
+        def fresh(old):
+            if isinstance(old, str) and old:
+                mapping.setdefault(old, ids.like(old))
+                return mapping[old]
+            return old
+
+        clock += rng.randint(2_000, 25_000)
+        inp, out_final = rng.randint(3, 30), rng.randint(20, 1500)
+        write, read = rng.randint(100, 3000), rng.randint(15_000, 160_000)
+        tool_ids = []
+        best: dict[tuple, int] = {}
+        for index, obj in enumerate(template):
+            line = json.loads(json.dumps(obj))
+            line["uuid"] = ids.uuid()
+            line["parentUuid"] = parent
+            parent = line["uuid"]
+            if isinstance(obj.get("timestamp"), str):
+                line["timestamp"] = _iso(clock + _ms(obj["timestamp"]) - first)
+            msg = line.get("message") if isinstance(line.get("message"), dict) else {}
+            content = msg.get("content") if isinstance(msg.get("content"), list) else []
+            if line.get("type") == "assistant":
+                msg["id"] = fresh(msg.get("id"))
+                line["requestId"] = fresh(line.get("requestId"))
+                for block in content:
+                    if isinstance(block, dict) and block.get("type") == "tool_use":
+                        block["id"] = fresh(block.get("id"))
+                        tool_ids.append(block["id"])
+                usage = msg.get("usage")
+                if isinstance(usage, dict):
+                    final = index == last_assistant   # earlier lines of a response carry a partial count
+                    usage["input_tokens"] = inp
+                    usage["output_tokens"] = out_final if final else min(out_final, rng.randint(1, 12))
+                    usage["cache_read_input_tokens"] = read
+                    usage["cache_creation_input_tokens"] = write
+                    if isinstance(usage.get("cache_creation"), dict):
+                        usage["cache_creation"] = {"ephemeral_5m_input_tokens": write,
+                                                   "ephemeral_1h_input_tokens": 0}
+                    key = (msg["id"], line.get("requestId"))
+                    best[key] = max(best.get(key, 0), _usage_total(usage))
+            elif line.get("type") == "user":
+                for block in content:
+                    if isinstance(block, dict) and block.get("type") == "tool_result":
+                        old = block.get("tool_use_id")
+                        block["tool_use_id"] = mapping.get(old) or (tool_ids[-1] if tool_ids else fresh(old))
+                if "promptId" in line:
+                    line["promptId"] = ids.uuid()
+            encoded = (json.dumps(line, separators=(",", ":"), ensure_ascii=False) + "\n").encode()
+            out.append(encoded)
+            result.bytes += len(encoded)
+            result.lines += 1
+        clock += max(stamps) - first
+        for key, total in best.items():
+            if key not in result.keys:
+                result.keys.add(key)
+                result.api_calls += 1
+                result.total_tokens += total
+    with open(path, "ab") as handle:
+        handle.write(b"".join(out))
+    return result
+
+
+def pick_transcript(root: Path) -> Path:
+    """The largest main-session transcript (deterministic: ties by path)."""
+    files = [Path(folder) / n for folder, _, names in os.walk(root / "projects") for n in names
+             if n.endswith(".jsonl") and "subagents" not in folder]
+    if not files:
+        raise BenchError(f"no transcripts under {root}/projects")
+    return max(sorted(files), key=lambda p: p.stat().st_size)
+
+
+# ------------------------------------------------------------------------------------------ reporting
+
+@dataclass
+class Row:
+    """One line of the results table. Ratios are ccledger / baseline; `speedup` rows print baseline /
+    ccledger as "N.Nx faster". `passed` is None when the row has no goal."""
+    benchmark: str
+    ccledger: float
+    baseline: float | None
+    baseline_name: str
+    unit: str                 # "s" or "MB"
+    goal: str
+    passed: bool | None
+    speedup: bool = False
+    key: str = ""
+
+    @property
+    def ratio(self) -> float | None:
+        if self.baseline in (None, 0) or self.ccledger == 0:
+            return None
+        return self.baseline / self.ccledger if self.speedup else self.ccledger / self.baseline
+
+    def as_dict(self) -> dict:
+        d = asdict(self)
+        d["ratio"] = self.ratio
+        d["ratio_means"] = ("baseline / ccledger (times faster)" if self.speedup else "ccledger / baseline")
+        return d
+
+
+def fmt(value: float | None, unit: str) -> str:
+    if value is None:
+        return "-"
+    if unit == "s":
+        return f"{value * 1000:.0f} ms" if value < 1 else f"{value:.2f} s"
+    if unit == "MB":
+        return f"{value / MB:.0f} MB"
+    return f"{value:g} {unit}"
+
+
+def print_table(rows: list[Row], file=sys.stdout) -> None:
+    head = ("benchmark", "ccledger", "baseline", "ratio", "goal", "result")
+    body = []
+    for r in rows:
+        ratio = r.ratio
+        ratio_text = "-" if ratio is None else (f"{ratio:.1f}x faster" if r.speedup else f"{ratio:.2f}x")
+        base = "-" if r.baseline is None else f"{fmt(r.baseline, r.unit)} ({r.baseline_name})"
+        result = {True: "PASS", False: "FAIL", None: "-"}[r.passed]
+        body.append((r.benchmark, fmt(r.ccledger, r.unit), base, ratio_text, r.goal, result))
+    widths = [max(len(str(row[i])) for row in [head, *body]) for i in range(len(head))]
+    line = "  ".join("{:<%d}" % w for w in widths)
+    print(line.format(*head), file=file)
+    print("  ".join("-" * w for w in widths), file=file)
+    for row in body:
+        print(line.format(*row), file=file)
+
+
+def _version(argv: list[str]) -> str:
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=30)
+        return (done.stdout or done.stderr).strip().splitlines()[0]
+    except (OSError, IndexError, subprocess.TimeoutExpired):
+        return "?"
+
+
+def _ccledger_python(ccledger: list[str]) -> str:
+    try:
+        with open(ccledger[0], "rb") as handle:
+            first = handle.readline().decode()
+        if first.startswith("#!") and "python" in first:
+            return first[2:].strip().split()[0]
+    except OSError:
+        pass
+    return sys.executable
+
+
+def machine_info(ccledger: list[str], ccusage: list[str] | None) -> dict:
+    python = _ccledger_python(ccledger)
+    probe = subprocess.run([python, "-c", "import sys, sqlite3; print(sys.version.split()[0]); "
+                                          "print(sqlite3.sqlite_version)"], capture_output=True, text=True)
+    py_version, sqlite_version = (probe.stdout.split() + ["?", "?"])[:2]
+    cpu = "?"
+    try:
+        cpu = next(ln.split(":", 1)[1].strip() for ln in open("/proc/cpuinfo") if ln.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    try:
+        memory = next(int(ln.split()[1]) * KIB for ln in open("/proc/meminfo") if ln.startswith("MemTotal"))
+    except (OSError, StopIteration):
+        memory = 0
+    return {
+        "nproc": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+        "cpu": cpu,
+        "memory_bytes": memory,
+        "loadavg_at_start": os.getloadavg() if hasattr(os, "getloadavg") else None,
+        "kernel": platform.release(),
+        "python": py_version,
+        "python_path": python,
+        "sqlite": sqlite_version,
+        "ccledger": _version([*ccledger, "--version"]),
+        "ccledger_path": ccledger[0],
+        "ccusage": _version([*ccusage, "--version"]) if ccusage else None,
+        "node": _version(["node", "--version"]),
+        "hyperfine": _version(["hyperfine", "--version"]),
+    }
+
+
+def print_machine(info: dict, file=sys.stdout) -> None:
+    load = info.get("loadavg_at_start")
+    print(f"machine: nproc {info['nproc']}, {info['cpu']}, {info['memory_bytes'] / 2**30:.0f} GiB, "
+          f"load {' '.join(f'{x:.2f}' for x in load) if load else '?'}, kernel {info['kernel']}", file=file)
+    print(f"python {info['python']} ({info['python_path']}), sqlite {info['sqlite']}, {info['ccledger']}, "
+          f"{info['ccusage'] or 'ccusage: not used'}, node {info['node']}, {info['hyperfine']}", file=file)

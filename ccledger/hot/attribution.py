@@ -1,0 +1,202 @@
+"""Every input token has an owner: the base context, prompts, the model's own output, or a tool call.
+
+Per conversation chain (the main loop, or one subagent), request k reads a
+context C_k = input + cache writes + cache reads. Between requests k-1 and k
+the context grows by what was appended: request k-1's output (owned by its
+tool_use blocks by input size and by 'assistant' by text size), then the tool
+results, prompts and attachments that came back (owned in proportion to their
+size). That share is the owner's *marginal* tokens, measured by the API, not
+guessed from bytes; re-read by every later request until the next compaction,
+it costs *carried* tokens = marginal x requests that re-read it. The first
+request of a segment (the session start, or a compaction summary) is 'base'.
+Splits are done in whole tokens, so the carried tokens of all owners add up
+exactly to the sum of C_k over the chain; costs use each request's own input
+price per token, so they add up to the input cost too.
+
+A subagent's own tools keep their names; its base, prompts and text roll up to
+the Agent/Task call that started it (`call_id`), so `report tools` rows still
+add up and `report agents` can show each subagent's whole spend.
+"""
+from __future__ import annotations
+
+import sqlite3
+from collections import defaultdict
+
+from . import db, pricing
+
+BASE, USER, ASSISTANT, OTHER = "base", "user", "assistant", "other"
+NON_TOOL = (BASE, USER, ASSISTANT, OTHER)
+_ITEM_OWNER = {"user": USER, "other": OTHER, "summary": BASE}
+
+
+def split(total: int, weights: list[float]) -> list[int]:
+    """Integer shares of `total` in proportion to weights (equal if all zero), summing exactly to total."""
+    if not weights:
+        return []
+    if not any(w > 0 for w in weights):
+        weights = [1.0] * len(weights)
+    weights = [max(w, 0.0) for w in weights]
+    whole = sum(weights)
+    raw = [total * w / whole for w in weights]
+    shares = [int(r // 1) for r in raw]
+    rest = total - sum(shares)
+    order = sorted(range(len(raw)), key=lambda i: raw[i] - shares[i], reverse=True)
+    for i in order[:rest]:
+        shares[i] += 1
+    return shares
+
+
+class _Owner:
+    __slots__ = ("marginal", "carried", "output", "m_cost", "c_cost", "o_cost", "ts")
+
+    def __init__(self) -> None:
+        self.marginal = self.carried = self.output = 0
+        self.m_cost = self.c_cost = self.o_cost = 0.0
+        self.ts = 0
+
+
+class _Request:
+    __slots__ = ("key", "ts", "offset", "context", "output", "in_rate", "out_rate", "text", "tools")
+
+    def __init__(self, row: tuple, prices: dict) -> None:
+        (_, self.ts, self.offset, mid, rid, inp, cw5, cw1h, cr, out, model, speed, geo, web, self.text) = row
+        self.key = (mid, rid)
+        self.context = inp + cw5 + cw1h + cr
+        self.output = out
+        if model not in prices:
+            prices[model] = pricing.lookup(model)
+        in_cost, out_cost = pricing.split_cost(prices[model], model, inp, cw5, cw1h, cr, out, speed, geo, web)
+        self.in_rate = in_cost / self.context if self.context else 0.0
+        self.out_rate = out_cost / out if out else 0.0
+        self.tools: list[tuple[str, int]] = []
+
+
+def _chain(owners: dict, requests: list[_Request], events: list[tuple]) -> None:
+    """Attribute one chain. events: (ts, offset, kind, owner, size); kind 'compact' starts a segment."""
+    timeline = [(r.ts, 1, r.offset, "request", r) for r in requests]
+    timeline += [(ts, 0, offset, kind, (owner, size)) for ts, offset, kind, owner, size in events]
+    timeline.sort(key=lambda e: e[:3])
+    segments: list[list] = [[]]   # each: [(request, items appended just before it)]
+    pending: list[tuple[str, int]] = []
+    for _, _, _, kind, value in timeline:
+        if kind == "compact":
+            if segments[-1]:
+                segments.append([])
+            pending = []
+        elif kind == "request":
+            segments[-1].append((value, pending))
+            pending = []
+        else:
+            pending.append(value)
+    for segment in segments:
+        _segment(owners, segment)
+
+
+def _add(owners: dict, owner: str, share: int, count: int, rate: float, later_rate: float, ts: int) -> None:
+    o = owners.get(owner)
+    if o is None:
+        o = owners[owner] = _Owner()
+        o.ts = ts
+    o.marginal += share
+    o.carried += share * count
+    o.m_cost += share * rate
+    o.c_cost += share * later_rate
+
+
+def _segment(owners: dict, segment: list) -> None:
+    n = len(segment)
+    if not n:
+        return
+    later = [0.0] * (n + 1)  # later[k]: sum of input price per token of requests k..n-1
+    for k in range(n - 1, -1, -1):
+        later[k] = later[k + 1] + segment[k][0].in_rate
+    first = segment[0][0]
+    _add(owners, BASE, first.context, n, first.in_rate, later[0], first.ts)
+    for k in range(1, n):
+        req, appended = segment[k]
+        prev = segment[k - 1][0]
+        delta = req.context - prev.context
+        echo = min(prev.output, max(delta, 0))
+        names = [t for t, _ in prev.tools] + [ASSISTANT]
+        parts = list(zip(names, split(echo, [size for _, size in prev.tools] + [prev.text])))
+        residual = delta - echo
+        if residual > 0 and appended:
+            parts += zip([o for o, _ in appended], split(residual, [size for _, size in appended]))
+        elif residual:
+            parts.append((OTHER, residual))
+        for owner, share in parts:
+            if share:
+                _add(owners, owner, share, n - k, req.in_rate, later[k], req.ts)
+    for req, _ in segment:
+        names = [t for t, _ in req.tools] + [ASSISTANT]
+        for owner, share in zip(names, split(req.output, [size for _, size in req.tools] + [req.text])):
+            if share:
+                o = owners.get(owner)
+                if o is None:
+                    o = owners[owner] = _Owner()
+                    o.ts = req.ts
+                o.output += share
+                o.o_cost += share * req.out_rate
+
+
+def attribute(conn: sqlite3.Connection, session: str) -> list[tuple]:
+    """Attribution rows for one session (see the attribution table in schema.py)."""
+    prices: dict = {}
+    chains: dict[str, list[_Request]] = defaultdict(list)
+    project = ""
+    for row in conn.execute(
+            "SELECT agent_id, ts_ms, offset, message_id, request_id, input_tokens, cache_write_5m, cache_write_1h,"
+            " cache_read_tokens, output_tokens, model, speed, geo, web_searches, text_bytes, project"
+            " FROM api_calls WHERE session_id=? AND model != '<synthetic>' ORDER BY agent_id, ts_ms, offset",
+            (session,)):
+        chains[row[0]].append(_Request(row[:15], prices))
+        project = row[15]
+    events: dict[str, list[tuple]] = defaultdict(list)
+    by_key = {(agent, r.key): r for agent, reqs in chains.items() for r in reqs}
+    parents: dict[str, str] = {}
+    seen_results: set[str] = set()
+    for tid, agent, mid, rid, size_in, size_out, ended, sub in conn.execute(
+            "SELECT tool_use_id, agent_id, message_id, request_id, input_bytes, result_bytes, ended_ms, subagent_id"
+            " FROM tool_calls WHERE session_id=?", (session,)):
+        req = by_key.get((agent, (mid, rid)))
+        if req is not None:
+            req.tools.append((tid, size_in or 0))
+        if ended is not None and tid not in seen_results:
+            seen_results.add(tid)
+            events[agent].append((ended, 0, "tool", tid, size_out or 0))
+        if sub:
+            parents[sub] = tid
+    for agent, parent in conn.execute(
+            "SELECT agent_id, parent_tool_use_id FROM agents WHERE session_id=? AND parent_tool_use_id IS NOT NULL",
+            (session,)):
+        parents.setdefault(agent, parent)
+    seen_items: set[tuple] = set()
+    for agent, ts, offset, kind, size in conn.execute(
+            "SELECT agent_id, ts_ms, offset, kind, bytes FROM context_items WHERE session_id=?", (session,)):
+        if (agent, ts, kind, size) in seen_items:  # a progress-line copy of a subagent's own line
+            continue
+        seen_items.add((agent, ts, kind, size))
+        events[agent].append((ts, offset, kind, _ITEM_OWNER.get(kind, OTHER), size))
+    rows = []
+    for agent, requests in chains.items():
+        owners: dict[str, _Owner] = {}
+        _chain(owners, requests, events.get(agent, []))
+        parent = parents.get(agent) if agent else None
+        for owner, o in owners.items():
+            call = parent if owner in NON_TOOL else owner
+            rows.append((session, agent, owner, call, project, o.ts, o.marginal, o.carried, o.output,
+                         o.m_cost, o.c_cost, o.o_cost))
+    return rows
+
+
+def refresh(conn: sqlite3.Connection, sessions: list[str] | None = None) -> int:
+    """Recompute attribution for sessions whose facts changed (all dirty ones when None)."""
+    dirty = [r[0] for r in conn.execute("SELECT session_id FROM dirty_sessions")]
+    todo = dirty if sessions is None else sorted(set(sessions) & set(dirty))
+    for session in todo:
+        rows = attribute(conn, session)
+        with db.transaction(conn):
+            conn.execute("DELETE FROM attribution WHERE session_id=?", (session,))
+            conn.executemany("INSERT INTO attribution VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+            conn.execute("DELETE FROM dirty_sessions WHERE session_id=?", (session,))
+    return len(todo)
