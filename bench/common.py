@@ -427,18 +427,34 @@ def _template(path: Path, tail: int = 1 << 20) -> list[dict]:
             continue
         if isinstance(obj, dict):
             lines.append(obj)
-    key = None
-    last = None
-    for i, obj in enumerate(lines):
-        if obj.get("type") == "assistant" and isinstance((obj.get("message") or {}).get("usage"), dict):
-            key, last = (obj["message"].get("id"), obj.get("requestId")), i
-    if key is None:
+
+    def blocks(obj: dict, kind: str) -> list[dict]:
+        content = (obj.get("message") or {}).get("content") if isinstance(obj.get("message"), dict) else None
+        return [b for b in content if isinstance(b, dict) and b.get("type") == kind] \
+            if isinstance(content, list) else []
+
+    def key(obj: dict) -> tuple:
+        return obj["message"].get("id"), obj.get("requestId")
+
+    with_usage = [o for o in lines if o.get("type") == "assistant"
+                  and isinstance((o.get("message") or {}).get("usage"), dict)]
+    if not with_usage:
         raise BenchError(f"{path}: no assistant line with usage in its last {tail} bytes")
-    response = [o for o in lines if o.get("type") == "assistant"
-                and ((o.get("message") or {}).get("id"), o.get("requestId")) == key]
-    users = [o for o in lines[last + 1:] if o.get("type") == "user"] or \
-            [o for o in lines[:last] if o.get("type") == "user"]
-    return response + users[:1]
+    # Preferred: the last response that called a tool, with the user line carrying that tool's result.
+    tool_owner = {b.get("id"): key(o) for o in with_usage for b in blocks(o, "tool_use")}
+    for obj in reversed(lines):
+        if obj.get("type") != "user":
+            continue
+        owners = [tool_owner[b.get("tool_use_id")] for b in blocks(obj, "tool_result")
+                  if b.get("tool_use_id") in tool_owner]
+        if owners:
+            return [o for o in with_usage if key(o) == owners[0]] + [obj]
+    # Else: the last response and the first user line after it (or the last one before it).
+    last = with_usage[-1]
+    at = next(i for i, o in enumerate(lines) if o is last)
+    users = [o for o in lines[at + 1:] if o.get("type") == "user"] or \
+            [o for o in lines[:at] if o.get("type") == "user"][-1:]
+    return [o for o in with_usage if key(o) == key(last)] + users[:1]
 
 
 @dataclass

@@ -1,0 +1,59 @@
+"""The hot path imports only the standard library (asserted from sys.modules of a real run)."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from conftest import REPO
+
+FORBIDDEN = {"pydantic", "rich", "click", "platformdirs", "filelock", "tomli_w", "tomli"}
+PROBE = """
+import sys, io
+sys.path[0] = {repo!r}
+sys.stdin = io.TextIOWrapper(io.BytesIO({payload!r}))
+from ccledger.hot.{module} import main
+main([])
+sys.stdout = sys.__stdout__
+print("MODULES", " ".join(sorted(sys.modules)))
+"""
+
+
+def modules_after(module: str, payload: dict) -> set[str]:
+    code = PROBE.format(repo=str(REPO), payload=json.dumps(payload).encode(), module=module)
+    out = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True, env=os.environ,
+                         timeout=60).stdout
+    line = next(line for line in out.splitlines() if line.startswith("MODULES "))
+    return set(line.split()[1:])
+
+
+def tops(modules: set[str]) -> set[str]:
+    return {m.split(".")[0] for m in modules}
+
+
+@pytest.fixture
+def transcript(corpus, claude_dir, monkeypatch):
+    source = corpus / "projects" / "-Users-dev-git-ai" / "example-claude-code.jsonl"
+    target = claude_dir / "projects" / "-Users-dev-git-ai" / source.name
+    target.parent.mkdir(parents=True)
+    target.write_bytes(source.read_bytes())
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(claude_dir))
+    return target
+
+
+def test_recording_hook_imports_neither_third_party_nor_sqlite_nor_json(isolated):
+    payload = {"hook_event_name": "PostToolUse", "session_id": "s", "tool_name": "Bash", "tool_use_id": "t",
+               "tool_input": {"command": "ls"}, "tool_response": {"stdout": "x"}, "duration_ms": 3}
+    loaded = tops(modules_after("hook", payload))
+    assert not loaded & FORBIDDEN
+    assert not loaded & {"sqlite3", "_sqlite3", "json", "re"}, "a recording hook only appends to the spool"
+
+
+def test_stop_hook_that_ingests_imports_no_third_party(transcript):
+    payload = {"hook_event_name": "Stop", "session_id": "example-claude-code", "transcript_path": str(transcript)}
+    loaded = tops(modules_after("hook", payload))
+    assert "sqlite3" in loaded  # it did ingest
+    assert not loaded & FORBIDDEN
