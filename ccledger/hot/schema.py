@@ -186,5 +186,34 @@ def m002_hooks_and_attribution(conn: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS = [m001_transcript_facts, m002_hooks_and_attribution]
+def m003_status_readings(conn: sqlite3.Connection) -> None:
+    _script(
+        conn,
+        """
+        -- The status line payload is the only place the official window state exists: keep it.
+        -- At most one row per session per few seconds unless a value changed (statusline.py).
+        CREATE TABLE readings (
+            session_id TEXT NOT NULL,
+            ts_ms INTEGER NOT NULL,
+            project TEXT,
+            model TEXT,
+            version TEXT,
+            context_used_pct REAL,
+            context_tokens INTEGER,
+            context_size INTEGER,
+            five_hour_pct REAL,
+            five_hour_reset_ms INTEGER,
+            seven_day_pct REAL,
+            seven_day_reset_ms INTEGER,
+            cost_usd REAL,
+            duration_ms INTEGER,
+            prompt_cache TEXT,
+            PRIMARY KEY (session_id, ts_ms)
+        ) WITHOUT ROWID;
+        CREATE INDEX readings_ts ON readings (ts_ms);
+        """,
+    )
+
+
+MIGRATIONS = [m001_transcript_facts, m002_hooks_and_attribution, m003_status_readings]
 LATEST = len(MIGRATIONS)

@@ -489,18 +489,30 @@ def run_headless(client: Client, sandbox: Sandbox, api: FakeApi, prompt: str,
         reap(sandbox)
 
 
-# Screens the client may show before its prompt; pressing Enter accepts each one's default
-# (trust this folder / default theme / continue). Pre-seeded .claude.json normally avoids
-# them all; they are handled in case a client update adds or re-asks one.
+@dataclasses.dataclass(frozen=True)
+class Dialog:
+    """A screen the client may show before its prompt, and how start() answers it."""
+
+    markers: tuple[str, ...]  # any of these on screen means this dialog
+    choose: tuple[str, ...] = ()  # option to select (first one present); () = just Enter
+    fatal: str | None = None  # cannot be answered: raise with this explanation
+
+
+# Seen with 2.1.332 by starting it without the .claude.json pre-seeding. Enter alone is
+# wrong for two of them: the trust and API-key dialogs preselect "No, exit" and
+# "No (recommended)". make_sandbox() avoids them all; they are handled (and recorded in
+# Interactive.dialogs_seen) in case a client update re-asks one.
 FIRST_RUN_DIALOGS = (
-    "Do you trust the files in this folder",
-    "Yes, proceed",
-    "Choose the text style",
-    "Press Enter to continue",
-    "Security notes",
+    Dialog(("Unable to connect to Anthropic services",),
+           fatal="the onboarding connectivity check goes to api.anthropic.com whatever "
+                 "ANTHROPIC_BASE_URL says; .claude.json needs hasCompletedOnboarding"),
+    Dialog(("Is this a project you created or one you trust", "Do you trust the files in this folder"),
+           choose=("Yes, I trust this folder", "Yes, proceed")),
+    Dialog(("Do you want to use this API key",), choose=("Yes",)),
+    Dialog(("Choose the text style",)),  # theme picker: the default is fine
+    Dialog(("Press Enter to continue",)),
+    Dialog(("Security notes",)),
 )
-# The API-key question defaults to "No", so it gets "1" (Yes) instead of Enter.
-API_KEY_DIALOG = "Do you want to use this API key"
 
 
 class Interactive:
@@ -572,16 +584,19 @@ class Interactive:
 
     def _until_ready(self, timeout: float) -> None:
         def ready(screen: str) -> bool:
-            if API_KEY_DIALOG in screen:
-                self.dialogs_seen.append(API_KEY_DIALOG)
-                self.keys("1")
-                return False
-            for marker in FIRST_RUN_DIALOGS:
-                if marker in screen:
-                    self.dialogs_seen.append(marker)
+            for dialog in FIRST_RUN_DIALOGS:
+                marker = next((m for m in dialog.markers if m in screen), None)
+                if marker is None:
+                    continue
+                if dialog.fatal:
+                    raise RuntimeError(f"claude stopped at {marker!r}: {dialog.fatal}\n{screen}")
+                self.dialogs_seen.append(marker)
+                if dialog.choose:
+                    self.choose(*dialog.choose)
+                else:
                     self.keys("Enter")
-                    time.sleep(0.5)
-                    return False
+                time.sleep(0.5)  # let the dialog go before looking again
+                return False
             return is_prompt_ready(screen)
         self.wait_for(ready, timeout=timeout)
 
@@ -625,6 +640,24 @@ class Interactive:
         """Press tmux key names, e.g. keys("Escape"), keys("C-c"), keys("Down", "Enter")."""
         self._tmux("send-keys", "-t", self.session, *names)
 
+    def choose(self, *options: str, timeout: float = 10) -> None:
+        """In a menu on screen, move the "❯" cursor to the option whose text starts with
+        one of ``options`` (the one nearest the cursor) and press Enter. Used for dialogs
+        whose preselected answer is the wrong one."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            lines = self.capture().splitlines()
+            cursor = max((i for i, l in enumerate(lines) if l.lstrip().startswith("❯")), default=None)
+            targets = [i for i, l in enumerate(lines) if _option_text(l).startswith(options)]
+            if cursor is not None and targets:
+                target = min(targets, key=lambda i: abs(i - cursor))
+                if target == cursor:
+                    self.keys("Enter")
+                    return
+                self.keys("Up" if target < cursor else "Down")
+            time.sleep(0.2)
+        raise TimeoutError(f"could not select any of {options!r}; last screen:\n{self.capture()}")
+
     def capture(self) -> str:
         """The visible screen as plain text (tmux capture-pane -p)."""
         return self._tmux("capture-pane", "-p", "-t", self.session).stdout
@@ -643,6 +676,13 @@ class Interactive:
                 raise TimeoutError(f"screen did not show {what!r} within {timeout}s; "
                                    f"last screen:\n{screen}")
             time.sleep(0.3)
+
+
+def _option_text(line: str) -> str:
+    """A menu line without its cursor and numbering: " ❯ 2. Yes, proceed" -> "Yes, proceed"."""
+    text = line.strip().lstrip("❯>").strip()
+    head, dot, rest = text.partition(". ")
+    return rest if dot and head.isdigit() else text
 
 
 def is_prompt_ready(screen: str) -> bool:

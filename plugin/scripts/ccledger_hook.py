@@ -1,0 +1,1 @@
+../../hooks/ccledger_hook.py

@@ -1,0 +1,1 @@
+../../statusline/ccledger_statusline.py
