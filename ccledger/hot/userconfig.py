@@ -62,6 +62,6 @@ def load() -> dict:
         errlog.record("config", f"{path} could not be read ({error}); using defaults: no budgets", False)
     try:
         write_atomic(_cache_path(), fastjson.dumps({"path": path, "stamp": stamp, "config": config, "error": error}))
-    except OSError:
+    except (OSError, TypeError, ValueError):  # e.g. a TOML date, which JSON cannot hold: parse again next time
         pass
     return config
