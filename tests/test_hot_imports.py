@@ -57,3 +57,11 @@ def test_stop_hook_that_ingests_imports_no_third_party(transcript):
     loaded = tops(modules_after("hook", payload))
     assert "sqlite3" in loaded  # it did ingest
     assert not loaded & FORBIDDEN
+
+
+def test_status_line_imports_no_third_party(transcript):
+    payload = {"session_id": "example-claude-code", "transcript_path": str(transcript),
+               "model": {"id": "claude-sonnet-4-20250514", "display_name": "Sonnet 4"}}
+    loaded = tops(modules_after("statusline", payload))
+    assert "sqlite3" in loaded  # it read the ledger
+    assert not loaded & FORBIDDEN

@@ -101,7 +101,7 @@ CATCH_UP = {"Stop", "SubagentStop", "PreCompact", "SessionEnd"}
 
 def catch_up(payload: dict, budget_s: float | None = None) -> None:
     """Drain the spool and ingest this session's new transcript bytes (and its subagents')."""
-    from . import attribution, db, events, ingest, pricing  # sqlite3 only where it is needed
+    from . import attribution, db, events, ingest, pricing, windows  # sqlite3 only where it is needed
     started = time.monotonic()
     targets = [payload.get(k) for k in ("transcript_path", "agent_transcript_path")]
     targets = [t for t in targets if type(t) is str and t]
@@ -124,6 +124,8 @@ def catch_up(payload: dict, budget_s: float | None = None) -> None:
         session = payload.get("session_id")
         if type(session) is str and (budget_s is None or time.monotonic() - started < budget_s / 2):
             attribution.refresh(conn, [session])
+        if budget_s is None:
+            windows.refresh_calibration(conn)
     finally:
         conn.close()
 

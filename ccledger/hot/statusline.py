@@ -1,14 +1,239 @@
-"""Claude Code status line entry (stub: the full line lands with the status line issue)."""
+"""The status line: tokens, context, the 5-hour window and cost, in one fast line.
+
+Claude Code runs this after every assistant message with its JSON on stdin.
+It records the reading (the only place the official window numbers exist),
+ingests the new bytes of the session transcript, reads a few precomputed rows
+and prints the line. Anything that goes wrong still prints a minimal line and
+is logged; nothing reaches stderr.
+"""
 from __future__ import annotations
 
+import os
+import sqlite3
 import sys
+import time
+
+from . import errlog, fastjson, render, status_payload, userconfig, windows
+from .status_payload import Status
+
+READING_MIN_INTERVAL_MS = 5_000
+CHAIN_TIMEOUT_S = 1.0
+DAY_MS = 86_400_000
+
+
+def _local_midnight_ms(now_ms: int) -> int:
+    t = time.localtime(now_ms / 1000)
+    return int(time.mktime((t.tm_year, t.tm_mon, t.tm_mday, 0, 0, 0, 0, 0, -1)) * 1000)
+
+
+def record_reading(conn: sqlite3.Connection, s: Status, project: str | None, now_ms: int) -> bool:
+    """One row per session per few seconds, unless a value changed."""
+    values = (s.model_id, s.context_pct, s.five_hour_pct, s.seven_day_pct, s.cost_usd)
+    last = conn.execute("SELECT ts_ms, model, context_used_pct, five_hour_pct, seven_day_pct, cost_usd FROM readings"
+                        " WHERE session_id=? ORDER BY ts_ms DESC LIMIT 1", (s.session_id,)).fetchone()
+    if last and now_ms - last[0] < READING_MIN_INTERVAL_MS and tuple(last[1:]) == values:
+        return False
+    with_cache = fastjson.dumps(s.prompt_cache) if s.prompt_cache else None
+    conn.execute("INSERT OR REPLACE INTO readings VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                 (s.session_id, now_ms, project, s.model_id, s.version, s.context_pct, s.context_tokens,
+                  s.context_size, s.five_hour_pct, s.five_hour_reset_ms, s.seven_day_pct, s.seven_day_reset_ms,
+                  s.cost_usd, s.duration_ms, with_cache))
+    return True
+
+
+def gather(s: Status, now_ms: int, record: bool = True) -> dict:
+    """Everything the line needs from the ledger (after recording and catching up)."""
+    from . import db, events, ingest, pricing, spool
+    values: dict = {}
+    conn = db.connect(timeout=1.0)
+    try:
+        if os.path.exists(spool._spool_path()):
+            events.drain(conn)
+        project = None
+        if s.transcript_path and os.path.isfile(s.transcript_path):
+            ingest.ingest_file(conn, s.transcript_path, pricing.stored_overrides(conn), lock_timeout=0.0)
+            project = os.path.basename(os.path.dirname(s.transcript_path))
+        if s.session_id:
+            if record:
+                record_reading(conn, s, project, now_ms)
+            row = conn.execute("SELECT SUM(total_tokens), SUM(cost_usd), COUNT(*) FROM api_calls WHERE session_id=?",
+                               (s.session_id,)).fetchone()
+            values.update(session_tokens=row[0], session_cost=row[1], session_requests=row[2])
+            top = conn.execute(
+                "SELECT CASE WHEN t.mcp_server IS NOT NULL THEN 'mcp:' || t.mcp_server ELSE t.tool_name END,"
+                " SUM(a.carried_tokens) FROM attribution a JOIN tool_calls t ON t.tool_use_id = a.owner"
+                " WHERE a.session_id=? AND t.tool_name != '' GROUP BY 1 ORDER BY 2 DESC LIMIT 1",
+                (s.session_id,)).fetchone()
+            if top and top[1]:
+                values.update(top_name=top[0], top_tokens=top[1])
+            if s.context_pct is None:
+                last = conn.execute("SELECT input_tokens + cache_write_5m + cache_write_1h + cache_read_tokens"
+                                    " FROM api_calls WHERE session_id=? AND agent_id='' AND model != '<synthetic>'"
+                                    " ORDER BY ts_ms DESC LIMIT 1", (s.session_id,)).fetchone()
+                if last:
+                    values["context_tokens"] = last[0]
+        midnight = _local_midnight_ms(now_ms)
+        values["today_cost"] = conn.execute("SELECT SUM(cost_usd) FROM api_calls WHERE ts_ms >= ? AND ts_ms < ?",
+                                            (midnight, midnight + DAY_MS)).fetchone()[0] or 0.0
+        if windows.official(s.five_hour_pct, s.five_hour_reset_ms, windows.BLOCK_MS, now_ms) is None:
+            values["window"] = windows.estimate(conn, now_ms, windows.cached_calibration())
+    finally:
+        conn.close()
+    return values
+
+
+def context_segment(s: Status, values: dict) -> tuple[str | None, float | None]:
+    """(text of the percentage, value for colouring): official, computed from usage ('~'), or from the ledger."""
+    if s.context_pct is not None:
+        return ("" if s.context_official else "~") + render.pct(s.context_pct), s.context_pct
+    tokens = values.get("context_tokens")
+    if tokens:
+        size = s.context_size or (1_000_000 if s.model_id and "[1m]" in s.model_id else 200_000)
+        pct = min(100.0, tokens / size * 100)
+        return "~" + render.pct(pct), pct
+    return None, None
+
+
+def window_text(w: windows.Window | None, now_ms: int) -> tuple[dict, float | None]:
+    if w is None:
+        return {}, None
+    mark = "~" if w.estimate else ""
+    pct = mark + render.pct(w.pct) if w.pct is not None else mark or "?"
+    left = render.duration(w.reset_ms - now_ms) if w.reset_ms else "?"
+    forecast = f" ⚠ out {render.clock(w.runs_out_ms, now_ms)}" if w.runs_out_ms else ""
+    return {"pct": pct, "left": left, "forecast": forecast}, w.pct
+
+
+def segments(s: Status, values: dict, config: dict, now_ms: int) -> dict[str, tuple[str, float | None]]:
+    formats = dict(render.DEFAULT_FORMATS, **(config.get("format") or {}))
+    out: dict[str, tuple[str, float | None]] = {}
+
+    def put(name: str, fields: dict, value: float | None = None) -> None:
+        try:
+            out[name] = (formats[name].format(**fields), value)
+        except (KeyError, IndexError, ValueError):
+            out[name] = (render.DEFAULT_FORMATS[name].format(**fields), value)
+
+    model = s.model_name or (s.model_id or "").removeprefix("claude-")
+    if model:
+        put("model", {"model": model, "id": s.model_id or ""})
+    pct, value = context_segment(s, values)
+    if pct:
+        put("context", {"pct": pct, "tokens": render.tokens(s.context_tokens or values.get("context_tokens"))}, value)
+    window = windows.official(s.five_hour_pct, s.five_hour_reset_ms, windows.BLOCK_MS, now_ms) or values.get("window")
+    fields, value = window_text(window, now_ms)
+    if fields:
+        put("window", fields, value)
+    fields, value = window_text(windows.official(s.seven_day_pct, s.seven_day_reset_ms, windows.WEEK_MS, now_ms),
+                                now_ms)
+    if fields:
+        put("week", fields, value)
+    if values.get("session_tokens"):
+        put("session", {"tokens": render.tokens(values["session_tokens"]), "cost": render.money(values["session_cost"])})
+    elif s.cost_usd:  # not in the ledger (yet): Claude Code's own estimate
+        out["session"] = (f"session {render.money(s.cost_usd)}", None)
+    if values.get("today_cost") is not None:
+        put("today", {"cost": render.money(values["today_cost"])})
+    if values.get("top_name"):
+        put("top", {"name": values["top_name"], "tokens": render.tokens(values["top_tokens"])})
+    if values.get("budget_mark"):
+        put("budget", {"mark": values["budget_mark"]}, values.get("budget_level"))
+    return out
+
+
+def compose(s: Status, values: dict, config: dict, now_ms: int) -> list[str]:
+    made = segments(s, values, config, now_ms)
+    thresholds = dict(render.DEFAULT_THRESHOLDS, **(config.get("thresholds") or {}))
+    color = render.use_color(config)
+    separator = config.get("separator", " │ ")
+    lines = []
+    for names in (config.get("segments") or render.DEFAULT_SEGMENTS, config.get("second_line") or []):
+        parts = [(n, made[n][0], render.level(made[n][1], thresholds.get(n, [101, 101])))
+                 for n in names if n in made]
+        if parts:
+            lines.append(render.fit(parts, render.columns(), color, separator))
+    return lines
+
+
+def chained_command(config: dict) -> str | None:
+    """The statusLine the user had before installing ccledger (saved by the installer), if any."""
+    try:
+        from . import paths
+        with open(os.path.join(paths.state_dir(), "install.json"), "rb") as handle:
+            installs = (fastjson.loads(handle.read()) or {}).get("installs") or {}
+    except (OSError, ValueError, AttributeError):
+        return None
+    settings = os.path.join(os.environ.get("CLAUDE_CONFIG_DIR", "").split(",")[0].strip()
+                            or os.path.join(os.path.expanduser("~"), ".claude"), "settings.json")
+    entry = installs.get(os.path.abspath(os.path.expanduser(settings)))
+    if entry is None and len(installs) == 1:
+        entry = next(iter(installs.values()))
+    saved = (entry or {}).get("saved_statusline")
+    command = saved.get("command") if type(saved) is dict else None
+    return command if type(command) is str and command.strip() else None
+
+
+def run_chained(command: str, raw: bytes, timeout: float) -> list[str]:
+    import subprocess
+    try:
+        result = subprocess.run(command, shell=True, input=raw, capture_output=True, timeout=timeout,
+                                env=dict(os.environ, CCLEDGER_CHAINED="1"))
+    except subprocess.TimeoutExpired:
+        errlog.record("statusline", f"chained status line timed out after {timeout}s: {command}", False)
+        return []
+    except OSError as exc:
+        errlog.record("statusline", f"chained status line failed: {exc}", False)
+        return []
+    return [line for line in result.stdout.decode("utf-8", "replace").splitlines() if line.strip()]
+
+
+def build(raw: bytes, now_ms: int, record: bool = True) -> list[str]:
+    try:
+        obj = fastjson.loads(raw) if raw.strip() else None
+    except ValueError as exc:
+        errlog.record("statusline", f"stdin is not JSON ({exc}): showing a minimal line", False)
+        obj = None
+    s = status_payload.parse(obj)
+    if not raw.strip():
+        errlog.record("statusline", "stdin is empty: showing a minimal line", False)
+    elif obj is not None and s.faults:
+        errlog.record("statusline", "; ".join(s.faults), False)
+    config = userconfig.load().get("statusline") or {}
+    if type(config) is not dict:
+        config = {}
+    values: dict = {}
+    try:
+        values = gather(s, now_ms, record)
+    except Exception as exc:  # noqa: BLE001 - the ledger is optional for a line
+        errlog.record("statusline", exc)
+    try:
+        from .budgets_hot import status_mark
+        values.update(status_mark(now_ms))
+    except Exception as exc:  # noqa: BLE001
+        errlog.record("statusline", exc)
+    lines = compose(s, values, config, now_ms) or ["ccledger"]
+    command = None if os.environ.get("CCLEDGER_CHAINED") else chained_command(config)
+    if command:
+        theirs = run_chained(command, raw, float(config.get("chain_timeout", CHAIN_TIMEOUT_S)))
+        if theirs:
+            sep = config.get("separator", " │ ")
+            lines = [theirs[0] + sep + lines[0]] + lines[1:] + theirs[1:]
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:
     try:
-        sys.stdin.buffer.read()
-    except Exception:
+        raw = sys.stdin.buffer.read()
+    except Exception:  # noqa: BLE001
+        raw = b""
+    try:
+        lines = build(raw, int(time.time() * 1000))
+    except BaseException as exc:  # noqa: BLE001 - never break the status bar
+        errlog.record("statusline", exc)
+        lines = ["ccledger"]
+    try:
+        sys.stdout.write("\n".join(lines) + "\n")
+        sys.stdout.flush()
+    except Exception:  # noqa: BLE001
         pass
-    print("ccledger")
     return 0
-

@@ -133,9 +133,12 @@ def _installed_ok(client: Client) -> bool:
     return out.returncode == 0 and out.stdout.split()[:1] == [CLIENT_VERSION]
 
 
-def _run_killable(cmd: list[str], timeout: float, **kw) -> subprocess.CompletedProcess:
-    """subprocess.run that kills the whole process group on timeout (npm and claude
-    both spawn children that would otherwise outlive the test), then re-raises."""
+def _run_killable(cmd: list[str], timeout: float, kill_group_after: bool = True,
+                  **kw) -> subprocess.CompletedProcess:
+    """subprocess.run in a new process group, killed as a whole on timeout (npm and claude
+    both spawn children that would otherwise outlive the test), then TimeoutExpired is
+    re-raised. After a normal exit the group is killed too, unless kill_group_after is
+    False (the caller then cleans up, e.g. to let hooks finish)."""
     proc = subprocess.Popen(cmd, start_new_session=True, **kw)
     try:
         out, err = proc.communicate(timeout=timeout)
@@ -143,8 +146,8 @@ def _run_killable(cmd: list[str], timeout: float, **kw) -> subprocess.CompletedP
         _kill_group(proc.pid)
         out, err = proc.communicate()
         raise subprocess.TimeoutExpired(cmd, timeout, out, err) from None
-    finally:
-        _kill_group(proc.pid)  # reap stragglers (MCP servers, background shells)
+    if kill_group_after:
+        _kill_group(proc.pid)
     return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
 
 
@@ -153,13 +156,43 @@ def _kill_group(pgid: int) -> None:
         os.killpg(pgid, signal.SIGKILL)
 
 
+def _npm_error_summary(output: str) -> str:
+    """The telling line of npm's error output ("ECONNREFUSED: FetchError: request to ...")
+    rather than its last one ("A complete log of this run can be found in ...")."""
+    lines = [l.split(" ", 2)[2].strip() for l in output.splitlines()
+             if l.startswith(("npm error ", "npm ERR! ")) and len(l.split(" ", 2)) == 3]
+    code = next((l[5:] for l in lines if l.startswith("code ")), "")
+    noise = ("code ", "syscall ", "errno ", "at ", "{", "}", "A complete log")
+    message = next((l for l in lines if l and not l.startswith(noise)), "")
+    summary = ": ".join(x for x in (code, message) if x)
+    return summary or (output.strip().splitlines() or ["no output"])[-1]
+
+
+def _npm_registry_reason(npm: str) -> str | None:
+    """Ask the registry for the pinned client once, without retries: offline, this fails
+    in about a second, where npm install would retry with back-off for minutes."""
+    cmd = [npm, "view", NPM_PACKAGES[0], "version", "--fetch-retries=0"]
+    try:
+        res = _run_killable(cmd, 60, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, env=_STARTUP_ENV)
+    except subprocess.TimeoutExpired:
+        return "npm registry did not answer within 60s"
+    if res.returncode != 0 or CLIENT_VERSION not in res.stdout:
+        return f"npm registry unreachable: {_npm_error_summary(res.stdout)}"
+    return None
+
+
 def _npm_install(root: Path) -> str | None:
     """Install NPM_PACKAGES into ``root``; return None on success, else a one-line reason.
     Scripts are skipped on purpose: we call the platform binary directly, and npm
-    versions differ on whether they run the client's postinstall at all."""
-    npm = shutil.which("npm")
+    versions differ on whether they run the client's postinstall at all. npm runs with
+    the environment pytest started with (real HOME: ~/.npmrc, ~/.npm cache)."""
+    npm = shutil.which("npm", path=_STARTUP_ENV.get("PATH"))
     if npm is None:
         return "npm not found on PATH"
+    reason = _npm_registry_reason(npm)
+    if reason:
+        return reason
     log = root / "npm-install.log"
     cmd = [npm, "install", "--prefix", str(root), "--ignore-scripts", "--include=optional",
            "--engine-strict=false", "--save-exact", "--no-audit", "--no-fund", *NPM_PACKAGES]
@@ -168,11 +201,10 @@ def _npm_install(root: Path) -> str | None:
             res = _run_killable(cmd, install_timeout(), stdout=f, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, env=_STARTUP_ENV)
     except subprocess.TimeoutExpired:
-        return f"npm install timed out after {install_timeout():.0f}s (registry unreachable?); log: {log}"
+        return f"npm install timed out after {install_timeout():.0f}s; log: {log}"
     if res.returncode != 0:
-        lines = [l for l in log.read_text(errors="replace").splitlines() if l.strip()]
-        last = next((l for l in reversed(lines) if "ERR" in l), lines[-1] if lines else "")
-        return f"npm install failed (exit {res.returncode}): {last.strip()}; log: {log}"
+        summary = _npm_error_summary(log.read_text(errors="replace"))
+        return f"npm install failed (exit {res.returncode}): {summary}; log: {log}"
     return None
 
 
@@ -475,18 +507,22 @@ def run_headless(client: Client, sandbox: Sandbox, api: FakeApi, prompt: str,
                  env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     """Run ``claude -p PROMPT`` in sandbox.project and return its CompletedProcess (text).
 
-    stdin is /dev/null (claude -p would otherwise wait for piped input). The client runs in
-    its own process group, killed on timeout (TimeoutExpired is re-raised) and after exit,
-    so MCP servers or shells it started cannot outlive the test. ``env`` extends
-    sandbox.env(api)."""
+    stdin is /dev/null (claude -p would otherwise wait for piped input). On timeout the
+    client's process group and every sandbox process are killed at once and
+    TimeoutExpired is re-raised. After a normal exit, processes it left (a hook still
+    writing, an MCP server shutting down) get reap()'s grace period to finish, then are
+    killed, so nothing outlives the call. ``env`` extends sandbox.env(api)."""
     cmd = [str(client.claude), "-p", prompt] + _claude_args(client, sandbox, model, mcp, allowed_tools)[1:]
     cmd += list(extra_args)
     try:
-        return _run_killable(cmd, timeout, cwd=sandbox.project, env=sandbox.env(api, **(env or {})),
-                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True)
-    finally:
-        reap(sandbox)
+        res = _run_killable(cmd, timeout, kill_group_after=False, cwd=sandbox.project,
+                            env=sandbox.env(api, **(env or {})), stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    except subprocess.TimeoutExpired:
+        reap(sandbox, grace=0)  # the Bash tool's commands run outside claude's group
+        raise
+    reap(sandbox)
+    return res
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,0 +1,84 @@
+"""What install.py remembers about each settings file it edited: `<state dir>/install.json`.
+
+The format is a contract with the status line, which runs the `saved_statusline` of the entry
+for the settings file it was started from (the user's own status line, chained beside ours):
+
+    {"version": 1,
+     "installs": {"<absolute settings path>": {
+         "saved_statusline": <the user's original statusLine object, or null>,
+         "backup": "<path of the pristine copy, or null when there was no file>",
+         "written_sha256": "<sha256 of the bytes install.py wrote>",
+         "scope": "user" | "project",
+         "installed_at": "<ISO 8601 time>"}}}
+
+Reading is lenient (a broken file counts as empty, with a warning); a newer version is refused
+so that an older installer never rewrites what it does not understand. Standard library only.
+"""
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+import os
+
+from ..errors import CcledgerError
+from ..hot import paths
+from . import atomic
+
+VERSION = 1
+FILENAME = "install.json"
+
+
+def state_path() -> str:
+    return os.path.join(paths.state_dir(), FILENAME)
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def now_iso() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).astimezone().isoformat(timespec="seconds")
+
+
+def load() -> dict:
+    """The whole state; an empty one when the file is missing or unreadable."""
+    try:
+        with open(state_path(), "rb") as f:
+            state = json.loads(f.read().decode("utf-8"))
+    except FileNotFoundError:
+        return {"version": VERSION, "installs": {}}
+    except (OSError, ValueError):
+        return {"version": VERSION, "installs": {}, "unreadable": True}
+    if not isinstance(state, dict) or not isinstance(state.get("installs"), dict):
+        return {"version": VERSION, "installs": {}, "unreadable": True}
+    if isinstance(state.get("version"), int) and state["version"] > VERSION:
+        raise CcledgerError(f"{state_path()} was written by a newer ccledger (format {state['version']}); "
+                            "run that version's installer")
+    return state
+
+
+def entry(state: dict, settings_path: str) -> dict | None:
+    found = state["installs"].get(os.path.abspath(settings_path))
+    return found if isinstance(found, dict) else None
+
+
+def put(state: dict, settings_path: str, *, saved_statusline: object, backup: str | None,
+        written: bytes, scope: str) -> None:
+    state["installs"][os.path.abspath(settings_path)] = {
+        "saved_statusline": saved_statusline,
+        "backup": backup,
+        "written_sha256": sha256(written),
+        "scope": scope,
+        "installed_at": now_iso(),
+    }
+
+
+def drop(state: dict, settings_path: str) -> None:
+    state["installs"].pop(os.path.abspath(settings_path), None)
+
+
+def save(state: dict) -> None:
+    body = {"version": VERSION, "installs": state["installs"]}
+    paths.ensure_dir(paths.state_dir())
+    atomic.write(state_path(), (json.dumps(body, indent=2, ensure_ascii=False) + "\n").encode("utf-8"), 0o600)

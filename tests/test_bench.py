@@ -1,0 +1,80 @@
+"""The benchmark suite (bench/run.py) on the medium history (~200 MB), with generous ratio bounds.
+
+Excluded by default (pytest addopts `-m 'not bench'`); run with `pytest -m bench tests/test_bench.py`.
+Takes about a minute once bench/out/ holds the history and ccusage (first run: generates the history
+and installs ccusage with npm). Only ratios between commands measured in the same run are asserted,
+never absolute times: the machine is shared and noisy. The real goals are judged on the large history
+(`python bench/run.py`), where fixed start-up costs matter less.
+"""
+from __future__ import annotations
+
+import json
+import os
+import pwd
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.bench
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory) -> dict:
+    out = tmp_path_factory.mktemp("bench") / "medium.json"
+    env = dict(os.environ)
+    # conftest points HOME at a temp folder; npm (installing the baseline) wants the real one.
+    env["HOME"] = pwd.getpwuid(os.getuid()).pw_dir
+    done = subprocess.run([sys.executable, str(REPO / "bench" / "run.py"), "all", "--size", "medium",
+                           "--runs", "3", "--append-runs", "3", "--json", str(out)],
+                          env=env, capture_output=True, text=True, timeout=1200)
+    print(done.stdout)
+    print(done.stderr, file=sys.stderr)
+    if done.returncode == 3:
+        pytest.skip(f"benchmark tool unavailable: {done.stderr.strip().splitlines()[-1]}")
+    assert out.exists(), f"bench/run.py exited {done.returncode} without results:\n{done.stderr[-3000:]}"
+    body = json.loads(out.read_text())
+    assert body["error"] is None, body["error"]
+    return body
+
+
+def medians(body: dict, bench: str) -> dict[str, float]:
+    return {tool: s["median"] for tool, s in body["details"][bench]["time_seconds"].items()}
+
+
+def test_every_correctness_check_held(results):
+    """The ledger equals the generator's ground truth, ccusage read it all, the reports found nothing
+    new, and every append grew the ledger by exactly the appended usage."""
+    failed = [c for c in results["checks"] if not c["ok"]]
+    assert not failed
+    assert sum(c["check"].startswith("append") for c in results["checks"]) == 3
+
+
+def test_report_with_nothing_new_is_much_faster_than_a_full_ingest(results):
+    report = medians(results, "report")["ccledger"]
+    ingest = medians(results, "ingest")["ccledger"]
+    assert ingest / report >= 5, f"report {report:.3f} s vs full ingest {ingest:.3f} s"
+
+
+def test_report_with_nothing_new_is_faster_than_ccusage_daily(results):
+    t = medians(results, "report")
+    assert t["ccusage"] / t["ccledger"] >= 1.5, t
+
+
+def test_ingest_after_an_append_is_much_faster_than_a_full_ingest(results):
+    t = medians(results, "append")
+    assert t["full_ingest"] / t["ccledger"] >= 5, t
+
+
+def test_full_ingest_is_within_a_generous_factor_of_ccusage(results):
+    t = medians(results, "ingest")
+    assert t["ccledger"] / t["ccusage"] <= 4, t
+
+
+def test_full_ingest_peak_memory_stays_under_the_goal(results):
+    """Memory is not noisy like time: the goal itself (300 MB, workers included) holds on this size."""
+    peak = results["details"]["ingest"]["peak_memory_bytes"]["ccledger"]
+    assert peak["tree_rss_sum"] < results["goals"]["ingest_memory_bytes_max"], peak
+    assert peak["largest_process"] <= peak["tree_rss_sum"]
