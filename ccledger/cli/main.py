@@ -13,7 +13,7 @@ import sys
 from .. import __version__
 from ..errors import ERROR, INTERRUPTED, CcledgerError
 
-USAGE_REPORTS = ("daily", "weekly", "monthly", "session", "blocks", "models", "projects")
+USAGE_REPORTS = ("daily", "weekly", "monthly", "session", "blocks", "models", "projects", "windows")
 ATTRIBUTION_REPORTS = ("tools", "mcp", "agents")
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 import argparse
 import sqlite3
 
-from ..report import blocks, envelope, periods, usage
+from ..hot import windows
+from ..report import blocks, envelope, periods, usage, windowing
 from . import context
 
 KEYS = {"daily": [("Date", "date")], "weekly": [("Week of", "week")], "monthly": [("Month", "month")],
@@ -35,6 +36,8 @@ def rows_for(conn: sqlite3.Connection, kind: str, flt: usage.Filters, breakdown:
         return usage.by_project(conn, flt, breakdown)
     if kind == "models":
         return usage.by_model(conn, flt)
+    if kind == "windows":
+        return windowing.rows(conn, flt)
     return blocks.blocks(conn, flt)
 
 
@@ -44,9 +47,13 @@ def run(args: argparse.Namespace) -> int:
     totals = usage.totals([r for r in rows if not r.get("is_gap")])
     skipped = usage.skipped(conn)
     unpriced = usage.unpriced_models(conn, flt)
+    extra = {}
+    if args.kind == "windows":
+        extra["calibration"] = windows.refresh_calibration(conn, force=True)
+        totals = {}
     if args.json:
         print(envelope.dumps(envelope.build(args.kind, rows, totals, skipped, timezone=flt.zone.name,
-                                            unpriced_models=unpriced)))
+                                            unpriced_models=unpriced, **extra)))
         return 0
     from ..render import tables
     out = tables.console()
@@ -55,6 +62,9 @@ def run(args: argparse.Namespace) -> int:
             row["last_active"] = flt.zone.moment(periods.parse_iso_ms(row["last_activity"])).strftime("%Y-%m-%d %H:%M")
     if args.kind == "blocks":
         out.print(tables.blocks_table(rows, flt.zone))
+    elif args.kind == "windows":
+        out.print(tables.windows_table(rows, flt.zone))
+        tables.calibration_note(out, extra["calibration"])
     else:
         title = f"Claude Code usage, {args.kind}" + (f" ({flt.zone.name} time)" if args.kind != "models" else "")
         out.print(tables.usage_table(title, KEYS[args.kind], rows, totals, args.breakdown,

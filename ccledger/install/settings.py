@@ -13,6 +13,7 @@ import difflib
 import json
 import os
 import re
+import stat
 
 from ..errors import CcledgerError
 from ..hot import paths
@@ -136,10 +137,11 @@ def _without_ours(groups: list, replacement: dict | None) -> tuple[list, bool]:
     return out, found
 
 
-def merge(data: dict, block: dict, statusline: dict | None) -> Merged:
-    """`data` with our hook groups (from `block`) and statusLine in place of any older ones of ours."""
+def merge(data: dict, block: dict | None, statusline: dict | None) -> Merged:
+    """`data` with our hook groups (from `block`) and statusLine in place of any older ones of ours;
+    None leaves that part as it is."""
     new = copy.deepcopy(data)
-    hooks = new.setdefault("hooks", {})
+    hooks = new.setdefault("hooks", {}) if block is not None else {}
     for event in list(hooks):
         if event not in block:
             groups, found = _without_ours(hooks[event], None)
@@ -147,7 +149,7 @@ def merge(data: dict, block: dict, statusline: dict | None) -> Merged:
                 del hooks[event]
             else:
                 hooks[event] = groups
-    for event, groups in block.items():
+    for event, groups in (block or {}).items():
         hooks[event] = _without_ours(hooks.get(event, []), groups[0])[0]
     previous, foreign = None, False
     if statusline is not None:
@@ -217,7 +219,7 @@ def ensure_backup(loaded: Loaded) -> str | None:
         return None
     target = backup_path(loaded.real)
     if not os.path.exists(target):
-        atomic.write(target, loaded.raw, atomic.default_mode() & 0o600 or 0o600)
+        atomic.write(target, loaded.raw, stat.S_IMODE(os.stat(loaded.real).st_mode) | 0o600)
     return target
 
 

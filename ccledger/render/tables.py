@@ -144,3 +144,35 @@ def owners_table(kind: str, rows: list[dict], totals: dict, by_tool: bool, width
     for row in rows:
         table.add_row(*(get(row) for _, get in keys), *(fmt(row.get(key)) for _, key, fmt in numbers))
     return table
+
+
+def windows_table(rows: list[dict], zone) -> Table:
+    table = Table(title=f"Usage windows ({zone.name} time; ~ = local estimate)", box=box.SIMPLE_HEAVY,
+                  title_justify="left")
+    for label in ("Window", "Started", "Resets", "Used", "Runs out at this pace", "Tokens", "Cost"):
+        table.add_column(label, justify="right" if label in ("Used", "Tokens", "Cost") else "left")
+
+    def when(iso: str | None) -> str:
+        if not iso:
+            return ""
+        import datetime as dt
+        ms = int(dt.datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp() * 1000)
+        return zone.moment(ms).strftime("%a %m-%d %H:%M")
+
+    for row in rows:
+        used = "" if row["used_pct"] is None else f"{'~' if row['estimate'] else ''}{row['used_pct']:.0f}%"
+        name = {"five_hour": "5 hours", "seven_day": "7 days"}[row["window"]] + (" (now)" if row["active"] else "")
+        table.add_row(name, when(row["start"]), when(row["reset"]), used, when(row["runs_out"]),
+                      count(row["total_tokens"]), money(row["cost_usd"]), style=None if row["active"] else "dim")
+    return table
+
+
+def calibration_note(out: Console, calibration: dict) -> None:
+    per_pct = calibration.get("tokens_per_pct") or {}
+    if not per_pct:
+        out.print("[dim]No calibration yet: it needs status line readings with official rate_limits "
+                  "(Pro/Max plans) of at least 5%.[/dim]")
+        return
+    parts = ", ".join(f"{family}: {count(v)} tokens per 1% ({calibration['windows'][family]} windows)"
+                      for family, v in sorted(per_pct.items()))
+    out.print(f"Your 5-hour window, calibrated from official readings: {parts}.")

@@ -1,0 +1,129 @@
+"""The isolated environment ccledger runs from: a venv in ccledger's data folder, holding a copy
+(not an editable link: the checkout may be deleted later) of the package and its dependencies.
+
+The hooks and the status line run `<venv python> -S <site-packages>/ccledger/hot/launch.py`, so the
+installer asks the venv's own interpreter where its site-packages are. Standard library only.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+from ..errors import CcledgerError
+from ..hot import paths
+
+MIN_PYTHON = (3, 10)
+PROBE = ("import json, sys, sysconfig; print(json.dumps({'purelib': sysconfig.get_paths()['purelib'], "
+         "'scripts': sysconfig.get_paths()['scripts'], 'version': list(sys.version_info[:2])}))")
+
+
+@dataclasses.dataclass(frozen=True)
+class Env:
+    python: str          # the interpreter the hooks run (the venv's, not resolved: it must stay the venv's)
+    site_packages: str   # the folder that holds the `ccledger` package
+    scripts: str         # the folder that holds the `ccledger` console script
+    venv: str | None = None
+
+    @property
+    def launch(self) -> str:
+        return os.path.join(self.site_packages, "ccledger", "hot", "launch.py")
+
+    def ccledger(self) -> list[str]:
+        """How to run the ccledger CLI of this environment."""
+        return [self.python, "-m", "ccledger.cli.main"]
+
+
+def venv_python(venv: str) -> str:
+    if os.name == "nt":
+        return os.path.join(venv, "Scripts", "python.exe")
+    return os.path.join(venv, "bin", "python")
+
+
+def predicted(venv: str) -> Env:
+    """Where things will be once `ensure` has made the venv with this interpreter (for --dry-run)."""
+    if os.name == "nt":
+        return Env(venv_python(venv), os.path.join(venv, "Lib", "site-packages"), os.path.join(venv, "Scripts"), venv)
+    version = "python%d.%d" % sys.version_info[:2]
+    return Env(venv_python(venv), os.path.join(venv, "lib", version, "site-packages"),
+               os.path.join(venv, "bin"), venv)
+
+
+def probe(python: str, venv: str | None = None) -> Env | None:
+    """Ask an interpreter for its paths; None when it does not run or is older than MIN_PYTHON."""
+    try:
+        out = subprocess.run([python, "-c", PROBE], capture_output=True, text=True, timeout=60,
+                             stdin=subprocess.DEVNULL)
+        info = json.loads(out.stdout) if out.returncode == 0 else None
+    except (OSError, ValueError, subprocess.SubprocessError):
+        return None
+    if not info or tuple(info["version"]) < MIN_PYTHON:
+        return None
+    return Env(python, info["purelib"], info["scripts"], venv)
+
+
+def current(venv: str | None = None) -> Env | None:
+    """This interpreter's environment when it holds the package (the venv running `-m ccledger.install`)."""
+    found = probe(sys.executable, venv)
+    return found if found and os.path.isfile(found.launch) else None
+
+
+def existing(venv: str) -> Env | None:
+    """The venv as it is, if it runs and holds the package."""
+    found = probe(venv_python(venv), venv) if os.path.exists(venv_python(venv)) else None
+    return found if found and os.path.isfile(found.launch) else None
+
+
+def _run(cmd: list[str], log: str, what: str) -> None:
+    with open(log, "ab") as out:
+        out.write(("\n$ " + " ".join(cmd) + "\n").encode())
+        out.flush()
+        code = subprocess.run(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL).returncode
+    if code != 0:
+        with open(log, "rb") as f:
+            tail = [line for line in f.read().decode("utf-8", "replace").splitlines() if line.strip()]
+        last = tail[-1].strip() if tail else ""
+        raise CcledgerError(f"{what} failed (exit {code}): {last} (full log: {log})")
+
+
+def _create(venv: str, log: str) -> None:
+    if os.path.isdir(venv):
+        if not os.path.exists(os.path.join(venv, "pyvenv.cfg")):
+            raise CcledgerError(f"{venv} exists and is not a Python environment; move it away and run again")
+        shutil.rmtree(venv)  # ours, and broken (its interpreter no longer runs): made again below
+    _run([sys.executable, "-m", "venv", venv], log,
+         "creating the environment (on Debian/Ubuntu: apt install python3-venv)")
+
+
+def ensure(checkout: str, venv: str, say=print) -> Env:
+    """Create the venv if needed (or if its interpreter is gone), then install the checkout into it."""
+    paths.ensure_dir(os.path.dirname(venv))
+    paths.ensure_dir(paths.log_dir())
+    log = os.path.join(paths.log_dir(), "install.log")
+    python = venv_python(venv)
+    if probe(python, venv) is None:
+        say(f"Creating the environment {venv} ...")
+        _create(venv, log)
+    say("Installing ccledger and its dependencies into it (about a minute the first time) ...")
+    _run([python, "-m", "pip", "install", "--disable-pip-version-check", "--no-input", "--upgrade", checkout],
+         log, "pip install")
+    env = existing(venv)
+    if env is None:
+        raise CcledgerError(f"pip installed into {venv}, but ccledger/hot/launch.py is not there (log: {log})")
+    return env
+
+
+def given(python: str, site_packages: str | None) -> Env:
+    """An interpreter (and optionally a package folder) named on the command line, for tests and
+    set-ups that manage their own environment."""
+    env = probe(python)
+    if env is None:
+        raise CcledgerError(f"{python} does not run, or is older than Python {MIN_PYTHON[0]}.{MIN_PYTHON[1]}")
+    if site_packages:
+        env = dataclasses.replace(env, site_packages=os.path.abspath(site_packages))
+    if not os.path.isfile(env.launch):
+        raise CcledgerError(f"no ccledger package under {env.site_packages}")
+    return env

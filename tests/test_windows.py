@@ -1,0 +1,37 @@
+"""Windows: official readings, calibration from them, estimates labelled '~', forecasts from average pace."""
+from __future__ import annotations
+
+import pytest
+
+from ccledger.hot import statusline, windows
+from conftest import cli, ledger_rows
+from test_statusline import NOW, payload, quiet, session  # noqa: F401 - fixtures
+
+
+def test_runs_out_uses_average_pace_and_only_before_the_reset():
+    hour = windows.HOUR_MS
+    assert windows.runs_out(50, 0, 5 * hour, 2 * hour) == 4 * hour        # 50% in 2h: 100% at 4h
+    assert windows.runs_out(30, 0, 5 * hour, 2 * hour) is None             # would be 6h40m: after the reset
+    assert windows.runs_out(None, 0, 5 * hour, hour) is None
+
+
+def test_calibration_turns_readings_into_an_estimate(session):  # noqa: F811
+    reset = NOW + 4 * windows.HOUR_MS  # the window started an hour before NOW, at 13:46:40
+    limits = {"five_hour": {"used_percentage": 20, "resets_at": reset // 1000}}
+    statusline.build(payload(session, rate_limits=limits), NOW)
+    calibration = cli("report", "windows", "--json").json()["calibration"]
+    tokens = ledger_rows("SELECT SUM(total_tokens) FROM api_calls")[0][0]
+    assert calibration["tokens_per_pct"] == {"sonnet": pytest.approx(tokens / 20)}
+    # Later, a payload without rate_limits (an API key, or the first turn): the line estimates from calibration.
+    line = statusline.build(payload(session), NOW + 60_000)[0]
+    assert "│ 5h ~20% ↻" in line, line
+
+
+def test_report_windows_lists_official_windows_with_forecast(session):  # noqa: F811
+    reset = NOW + 2 * windows.HOUR_MS
+    statusline.build(payload(session, rate_limits={"five_hour": {"used_percentage": 80, "resets_at": reset // 1000}}),
+                     NOW)
+    rows = cli("report", "windows", "--json").json()["rows"]
+    official = [r for r in rows if not r["estimate"]]
+    assert len(official) == 1 and official[0]["used_pct"] == 80 and official[0]["window"] == "five_hour"
+    assert official[0]["total_tokens"] == ledger_rows("SELECT SUM(total_tokens) FROM api_calls")[0][0]
