@@ -619,7 +619,7 @@ class Interactive:
         return self
 
     def _until_ready(self, timeout: float) -> None:
-        def ready(screen: str) -> bool:
+        def prompt_ready(screen: str) -> bool:
             for dialog in FIRST_RUN_DIALOGS:
                 marker = next((m for m in dialog.markers if m in screen), None)
                 if marker is None:
@@ -634,12 +634,32 @@ class Interactive:
                 time.sleep(0.5)  # let the dialog go before looking again
                 return False
             return is_prompt_ready(screen)
-        self.wait_for(ready, timeout=timeout)
+        self.wait_for(prompt_ready, timeout=timeout)
 
-    def close(self) -> None:
-        """Kill the tmux server (claude gets SIGHUP), then reap whatever of the sandbox
-        still runs: a status line or hook command started just before may finish late."""
-        self._tmux("kill-server", check=False)
+    def exited(self) -> bool:
+        """True once claude has exited (its dead pane stays on screen) or tmux is gone."""
+        res = self._tmux("display-message", "-p", "-t", self.session, "#{pane_dead}", check=False)
+        return res.returncode != 0 or res.stdout.strip() == "1"
+
+    def exit(self, timeout: float = 10) -> bool:
+        """Quit the way a user does (/exit), so SessionEnd hooks run and the transcript is
+        complete; return whether claude exited within ``timeout`` (about 0.5 s when idle)."""
+        if not self.exited():
+            self.send("/exit")
+        deadline = time.monotonic() + timeout
+        while not self.exited():
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.1)
+        return True
+
+    def close(self, graceful: bool = True) -> None:
+        """Stop claude (via exit() first when ``graceful``), kill the tmux server, then
+        reap whatever of the sandbox still runs: a hook or status line command may finish
+        late, and the Bash tool's commands run outside claude's process group."""
+        if graceful and self._pane_pid:
+            self.exit(timeout=5)
+        self._tmux("kill-server", check=False)  # claude, if still running, gets SIGHUP
         if self._pane_pid:
             deadline = time.monotonic() + 5
             while _pid_alive(self._pane_pid) and time.monotonic() < deadline:
@@ -655,11 +675,12 @@ class Interactive:
         try:
             return self.start()
         except BaseException:
-            self.close()
+            self.close(graceful=False)
             raise
 
-    def __exit__(self, *exc) -> None:
-        self.close()
+    def __exit__(self, exc_type, *exc) -> None:
+        # After a failure the screen may hold anything; do not type into it, just kill.
+        self.close(graceful=exc_type is None)
 
     # -- interaction -----------------------------------------------------------------------
 
@@ -667,7 +688,7 @@ class Interactive:
         """Type ``text`` literally; then press Enter as a separate keystroke (typed text
         followed at once by Enter can be taken as a multi-line paste)."""
         if text:
-            self._tmux("send-keys", "-t", self.session, "-l", text)
+            self._tmux("send-keys", "-t", self.session, "-l", "--", text)
         if enter:
             time.sleep(0.3)
             self.keys("Enter")
@@ -709,7 +730,8 @@ class Interactive:
             if pred(screen):
                 return screen
             if time.monotonic() >= deadline:
-                raise TimeoutError(f"screen did not show {what!r} within {timeout}s; "
+                wanted = repr(what) if isinstance(what, str) else getattr(what, "__name__", "condition")
+                raise TimeoutError(f"screen did not show {wanted} within {timeout}s; "
                                    f"last screen:\n{screen}")
             time.sleep(0.3)
 
@@ -757,12 +779,16 @@ def reap(sandbox: Sandbox, grace: float = 5) -> list[int]:
 
 
 def _pid_alive(pid: int) -> bool:
+    """True while ``pid`` runs; a zombie (exited, not yet reaped by init) counts as gone."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
+    with contextlib.suppress(OSError, IndexError):
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return stat.rsplit(")", 1)[1].split()[0] != "Z"
     return True
 
 

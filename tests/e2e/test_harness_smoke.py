@@ -110,7 +110,8 @@ def test_interactive_session_shows_status_line(e2e_client, sandbox):
             tui.send("say hello")
             screen = tui.wait_for("Hello from the fake API.", timeout=60)
             screen = tui.wait_for("E2E-STATUS-MARK", timeout=30)
-        assert not processes_of(sandbox), "claude outlived the tmux server"
+            assert tui.exit(), "claude did not quit on /exit"
+        assert not processes_of(sandbox), "claude or its status line outlived the session"
     lines = screen.splitlines()
     mark = next(i for i, l in enumerate(lines) if "E2E-STATUS-MARK" in l)
     assert any(l.lstrip().startswith("❯") for l in lines[:mark]), "status line not under the prompt"
