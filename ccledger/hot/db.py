@@ -10,7 +10,9 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
-from typing import Iterator
+TYPE_CHECKING = False  # typing costs ~6 ms of import time: annotations only
+if TYPE_CHECKING:
+    from typing import Iterator
 
 from . import locks, paths, schema
 

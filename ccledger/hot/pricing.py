@@ -10,7 +10,7 @@ reported by name, never guessed.
 """
 from __future__ import annotations
 
-from typing import NamedTuple
+from collections import namedtuple
 
 from . import fastjson
 
@@ -21,24 +21,19 @@ US_INFERENCE_MULTIPLIER = 1.1
 TABLE_VERSION = 1  # bump when PRICES changes, so stored costs are recomputed
 
 
-class Rates(NamedTuple):
+class Rates(namedtuple("Rates", "input output cache_write_5m cache_write_1h cache_read")):
     """USD per million tokens."""
-    input: float
-    output: float
-    cache_write_5m: float
-    cache_write_1h: float
-    cache_read: float
+    __slots__ = ()
 
 
 def _rates(inp: float, out: float) -> Rates:
     return Rates(inp, out, inp * 1.25, inp * 2.0, inp * 0.1)
 
 
-class Price(NamedTuple):
-    base: Rates
-    long: Rates | None = None  # rates when the request's input exceeds 200k
-    fast_multiplier: float = 1.0
-    fast_name: bool = False    # the model id itself says fast ("claude-opus-4.6-fast")
+class Price(namedtuple("Price", "base long fast_multiplier fast_name", defaults=(None, 1.0, False))):
+    """base Rates; `long` Rates when the request's input exceeds 200k; fast mode's multiplier;
+    fast_name when the model id itself says fast ("claude-opus-4.6-fast")."""
+    __slots__ = ()
 
 
 _OPUS_NEW = _rates(5.0, 25.0)

@@ -8,28 +8,13 @@ unknown and reported, never shown.
 """
 from __future__ import annotations
 
-from typing import NamedTuple
+from collections import namedtuple
 
 
-class Status(NamedTuple):
-    session_id: str | None
-    transcript_path: str | None
-    cwd: str | None
-    model_id: str | None
-    model_name: str | None
-    version: str | None
-    cost_usd: float | None
-    duration_ms: int | None
-    context_pct: float | None       # official used_percentage, else computed from current_usage
-    context_tokens: int | None
-    context_size: int | None
-    context_official: bool
-    five_hour_pct: float | None
-    five_hour_reset_ms: int | None
-    seven_day_pct: float | None
-    seven_day_reset_ms: int | None
-    prompt_cache: dict | None
-    faults: tuple                   # what was wrong with the payload, for the error log
+class Status(namedtuple("Status", "session_id transcript_path cwd model_id model_name version cost_usd duration_ms context_pct context_tokens context_size context_official five_hour_pct five_hour_reset_ms seven_day_pct seven_day_reset_ms prompt_cache faults")):
+    """One status line payload. context_pct: official used_percentage, else computed from current_usage
+    (context_official says which); *_reset_ms: epoch ms; faults: what was wrong, for the error log."""
+    __slots__ = ()
 
 
 def _dict(value: object) -> dict:

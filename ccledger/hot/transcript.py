@@ -10,7 +10,7 @@ Deduplication across chunks and files happens in the ledger (ingest.py).
 from __future__ import annotations
 
 import datetime as _dt
-from typing import NamedTuple
+from collections import namedtuple
 
 from .fastjson import dumps as _dumps
 from .fastjson import scan_once as _scan_once
@@ -25,11 +25,10 @@ _IGNORED_PREFIXES = (b'{"type":"api-request', b'{"type":"file-history-snapshot"'
                      b'{"type":"cost-state"', b'{"type":"summary"', b'{"type":"ai-title"')
 
 
-class FileInfo(NamedTuple):
-    file_id: int
-    project: str
-    session_id: str  # '' when it must come from the lines (old agent-*.jsonl beside sessions)
-    agent_id: str    # from an agent-<id>.jsonl name, else ''
+class FileInfo(namedtuple("FileInfo", "file_id project session_id agent_id")):
+    """Who a transcript file belongs to. session_id is '' when it must come from the lines (old
+    agent-*.jsonl files beside the sessions); agent_id comes from an agent-<id>.jsonl name, else ''."""
+    __slots__ = ()
 
 
 # Field positions of an API call record (a list, for speed).

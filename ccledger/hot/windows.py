@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
-from typing import NamedTuple
+from collections import namedtuple
 
 from . import fastjson, paths
 
@@ -25,12 +25,10 @@ CALIBRATION_MAX_AGE_S = 600
 FAMILIES = ("opus", "sonnet", "haiku", "fable", "mythos")
 
 
-class Window(NamedTuple):
-    pct: float | None        # used share, 0..100, or None when unknown
-    start_ms: int | None
-    reset_ms: int | None
-    estimate: bool           # a local estimate ('~'), not Anthropic's number
-    runs_out_ms: int | None  # at the average pace so far, if that comes before the reset
+class Window(namedtuple("Window", "pct start_ms reset_ms estimate runs_out_ms")):
+    """pct: used share 0..100 or None; estimate: a local estimate ('~'), not Anthropic's number;
+    runs_out_ms: 100% at the average pace so far, if that comes before the reset."""
+    __slots__ = ()
 
 
 def family(model: str) -> str:
