@@ -806,3 +806,32 @@ def interactive(client: Client, sandbox: Sandbox, api: FakeApi, model: str = DEF
     return Interactive(client, sandbox, api, model=model, width=width, height=height, mcp=mcp,
                        allowed_tools=allowed_tools, permission_mode=permission_mode,
                        extra_args=extra_args, env=env)
+
+
+# ---------------------------------------------------------------------------------------
+# ccusage, the reference other tools are compared with
+# ---------------------------------------------------------------------------------------
+
+CCUSAGE_VERSION = "20.0.24"
+
+
+def ensure_ccusage() -> Path | None:
+    """ccusage's native binary (npm ccusage@20.0.24 + its linux-x64 package) in the e2e cache,
+    installed on first use; None where it cannot be had (no npm, no registry, other platform)."""
+    if sys.platform != "linux" or platform.machine().lower() not in ("x86_64", "amd64"):
+        return None
+    root = cache_dir() / "ccusage"
+    binary = root / "node_modules" / "@ccusage" / "ccusage-linux-x64" / "bin" / "ccusage"
+    npm = shutil.which("npm", path=_STARTUP_ENV.get("PATH"))
+    with _file_lock(root / ".install.lock"):
+        if not binary.is_file() and npm is not None:
+            try:
+                _run_killable([npm, "install", "--prefix", str(root), "--ignore-scripts", "--no-audit", "--no-fund",
+                               f"ccusage@{CCUSAGE_VERSION}", f"@ccusage/ccusage-linux-x64@{CCUSAGE_VERSION}"],
+                              install_timeout(), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, env=_STARTUP_ENV)
+            except subprocess.TimeoutExpired:
+                return None
+        if binary.is_file():
+            binary.chmod(0o755)  # install scripts were skipped: they would have set the mode
+    return binary if binary.is_file() else None
