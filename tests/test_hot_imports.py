@@ -55,7 +55,7 @@ def test_recording_hook_imports_neither_third_party_nor_sqlite_nor_json(isolated
 def test_stop_hook_that_ingests_imports_no_third_party(transcript):
     payload = {"hook_event_name": "Stop", "session_id": "example-claude-code", "transcript_path": str(transcript)}
     loaded = tops(modules_after("hook", payload))
-    assert "sqlite3" in loaded  # it did ingest
+    assert "_sqlite3" in loaded and "sqlite3" not in loaded  # it ingested, without sqlite3.dbapi2
     assert not loaded & FORBIDDEN
 
 
@@ -63,5 +63,5 @@ def test_status_line_imports_no_third_party(transcript):
     payload = {"session_id": "example-claude-code", "transcript_path": str(transcript),
                "model": {"id": "claude-sonnet-4-20250514", "display_name": "Sonnet 4"}}
     loaded = tops(modules_after("statusline", payload))
-    assert "sqlite3" in loaded  # it read the ledger
+    assert "_sqlite3" in loaded and "sqlite3" not in loaded  # it read the ledger, without sqlite3.dbapi2
     assert not loaded & FORBIDDEN

@@ -19,10 +19,13 @@ add up and `report agents` can show each subagent's whole spend.
 """
 from __future__ import annotations
 
-import sqlite3
 from collections import defaultdict
 
 from . import db, pricing
+
+TYPE_CHECKING = False  # annotations only: the hot path avoids importing sqlite3.dbapi2
+if TYPE_CHECKING:
+    import sqlite3
 
 BASE, USER, ASSISTANT, OTHER = "base", "user", "assistant", "other"
 NON_TOOL = (BASE, USER, ASSISTANT, OTHER)

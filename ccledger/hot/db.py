@@ -7,14 +7,10 @@ refused, never rewritten.
 """
 from __future__ import annotations
 
-import contextlib
 import os
-import sqlite3
-TYPE_CHECKING = False  # typing costs ~6 ms of import time: annotations only
-if TYPE_CHECKING:
-    from typing import Iterator
 
 from . import locks, paths, schema
+from .sqlite import sqlite3
 
 
 class LedgerError(Exception):
@@ -61,22 +57,28 @@ def _migrate(conn: sqlite3.Connection, timeout: float) -> None:
                 conn.execute(f"PRAGMA user_version = {number}")
 
 
-@contextlib.contextmanager
-def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any error."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield conn
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
+class transaction:  # noqa: N801 - used like a function: `with transaction(conn):`
+    """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any error. (A class: contextlib costs import time.)"""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def __enter__(self) -> sqlite3.Connection:
+        self.conn.execute("BEGIN IMMEDIATE")
+        return self.conn
+
+    def __exit__(self, kind: object, *rest: object) -> None:
+        self.conn.execute("ROLLBACK" if kind is not None else "COMMIT")
 
 
-@contextlib.contextmanager
-def opened(path: str | None = None, timeout: float = 10.0) -> Iterator[sqlite3.Connection]:
-    conn = connect(path, timeout)
-    try:
-        yield conn
-    finally:
-        conn.close()
+class opened:  # noqa: N801
+    """`with opened() as conn:` a connection that is closed afterwards."""
+
+    def __init__(self, path: str | None = None, timeout: float = 10.0) -> None:
+        self.conn = connect(path, timeout)
+
+    def __enter__(self) -> sqlite3.Connection:
+        return self.conn
+
+    def __exit__(self, *exc: object) -> None:
+        self.conn.close()

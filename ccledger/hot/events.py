@@ -9,10 +9,13 @@ row. Hook status wins over the status read from a transcript.
 from __future__ import annotations
 
 import os
-import sqlite3
 
 from . import db, fastjson, spool
 from .ingest import split_mcp
+
+TYPE_CHECKING = False  # annotations only: the hot path avoids importing sqlite3.dbapi2
+if TYPE_CHECKING:
+    import sqlite3
 
 _STATUS = {"post": "ok", "denied": "denied"}
 

@@ -13,15 +13,15 @@ from __future__ import annotations
 
 import binascii
 import os
-import sqlite3
 from collections import namedtuple
 
 from . import db, fastjson, locks, paths, pricing
 from .transcript import (C_CR, C_CW1H, C_CW5, C_GEO, C_IN, C_MODEL, C_OUT, C_SIDE, C_SPEED, C_WEB, FileInfo,
                          Scan, scan)
 
-TYPE_CHECKING = False  # typing costs ~6 ms of import time: annotations only
+TYPE_CHECKING = False  # annotations only: typing and sqlite3.dbapi2 cost import time on the hot path
 if TYPE_CHECKING:
+    import sqlite3
     from typing import Callable, Iterable
 
 CHUNK = 8 << 20             # bytes of transcript per unit of work
@@ -151,8 +151,11 @@ def _head_crc(path: str) -> int:
 
 def plan(conn: sqlite3.Connection, found: list[tuple[str, str, str, str]]) -> list[Task]:
     """Files with bytes we have not read, and where to start reading each."""
-    known = {row[0]: row[1:] for row in conn.execute(
-        "SELECT path, id, inode, size, mtime_ns, offset, head_crc FROM files")}
+    columns = "SELECT path, id, inode, size, mtime_ns, offset, head_crc FROM files"
+    if len(found) == 1:  # the hot path: one transcript, one indexed lookup
+        known = {row[0]: row[1:] for row in conn.execute(columns + " WHERE path=?", (found[0][0],))}
+    else:
+        known = {row[0]: row[1:] for row in conn.execute(columns)}
     tasks, new = [], []
     for path, project, session, agent in found:
         try:

@@ -7,9 +7,9 @@ either way.
 """
 from __future__ import annotations
 
+import binascii
 import os
 import time
-import zlib
 
 from . import paths
 
@@ -77,5 +77,5 @@ def migration_lock(timeout: float = 30.0) -> FileLock:
 
 def file_lock(transcript: str, timeout: float = 10.0) -> FileLock:
     """One lock per transcript file, named by a checksum of its path."""
-    name = "%08x.lock" % (zlib.crc32(os.fsencode(transcript)) & 0xFFFFFFFF)
+    name = "%08x.lock" % (binascii.crc32(os.fsencode(transcript)) & 0xFFFFFFFF)
     return FileLock(os.path.join(paths.lock_dir(), name), timeout)

@@ -8,7 +8,9 @@ Natural keys everywhere, so re-reading a file never double-counts.
 """
 from __future__ import annotations
 
-import sqlite3
+TYPE_CHECKING = False  # annotations only: the hot path avoids importing sqlite3.dbapi2
+if TYPE_CHECKING:
+    import sqlite3
 
 
 def _script(conn: sqlite3.Connection, sql: str) -> None:
@@ -215,5 +217,19 @@ def m003_status_readings(conn: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS = [m001_transcript_facts, m002_hooks_and_attribution, m003_status_readings]
+def m004_covering_indexes(conn: sqlite3.Connection) -> None:
+    """The status line sums a session's and today's tokens and cost on every render: let SQLite read
+    those from the index alone instead of visiting every row."""
+    _script(
+        conn,
+        """
+        DROP INDEX api_calls_ts;
+        CREATE INDEX api_calls_ts ON api_calls (ts_ms, model, total_tokens, cost_usd);
+        DROP INDEX api_calls_session;
+        CREATE INDEX api_calls_session ON api_calls (session_id, agent_id, ts_ms, total_tokens, cost_usd)
+        """,
+    )
+
+
+MIGRATIONS = [m001_transcript_facts, m002_hooks_and_attribution, m003_status_readings, m004_covering_indexes]
 LATEST = len(MIGRATIONS)

@@ -9,12 +9,15 @@ is logged; nothing reaches stderr.
 from __future__ import annotations
 
 import os
-import sqlite3
 import sys
 import time
 
 from . import errlog, fastjson, render, status_payload, userconfig, windows
 from .status_payload import Status
+
+TYPE_CHECKING = False  # annotations only: the hot path avoids importing sqlite3.dbapi2
+if TYPE_CHECKING:
+    import sqlite3
 
 READING_MIN_INTERVAL_MS = 5_000
 CHAIN_TIMEOUT_S = 1.0

@@ -11,11 +11,14 @@ when they come before the reset.
 from __future__ import annotations
 
 import os
-import sqlite3
 import time
 from collections import namedtuple
 
 from . import fastjson, paths
+
+TYPE_CHECKING = False  # annotations only: the hot path avoids importing sqlite3.dbapi2
+if TYPE_CHECKING:
+    import sqlite3
 
 HOUR_MS = 3_600_000
 BLOCK_MS = 5 * HOUR_MS
