@@ -351,9 +351,14 @@ def hyperfine(commands: dict[str, list[str]], env: dict, warmup: int = 1, min_ru
 # ------------------------------------------------------------------------------------------ ledgers
 
 def env_for(history: Path, home: Path | None = None) -> dict:
-    """The environment every measured command runs in: same for ccledger and the baseline."""
+    """The environment every measured command runs in: same for ccledger and the baseline.
+
+    PYTHONDONTWRITEBYTECODE is dropped: users' installs run from cached bytecode, and with it set
+    every ccledger start would recompile its modules (the warmup run writes the caches).
+    """
     env = dict(os.environ, CLAUDE_CONFIG_DIR=str(history), TZ="UTC", NO_COLOR="1")
-    env.pop("CCLEDGER_HOME", None)
+    for name in ("CCLEDGER_HOME", "PYTHONDONTWRITEBYTECODE"):
+        env.pop(name, None)
     if home is not None:
         env["CCLEDGER_HOME"] = str(home)
     return env
@@ -569,7 +574,7 @@ class Row:
     """One line of the results table. Ratios are ccledger / baseline; `speedup` rows print baseline /
     ccledger as "N.Nx faster". `passed` is None when the row has no goal."""
     benchmark: str
-    ccledger: float
+    ccledger: float | None
     baseline: float | None
     baseline_name: str
     unit: str                 # "s" or "MB"
@@ -577,10 +582,13 @@ class Row:
     passed: bool | None
     speedup: bool = False
     key: str = ""
+    fixed_ratio: float | None = None   # a ratio not derived from the two values shown
 
     @property
     def ratio(self) -> float | None:
-        if self.baseline in (None, 0) or self.ccledger == 0:
+        if self.fixed_ratio is not None:
+            return self.fixed_ratio
+        if self.baseline in (None, 0) or self.ccledger in (None, 0):
             return None
         return self.baseline / self.ccledger if self.speedup else self.ccledger / self.baseline
 
