@@ -165,3 +165,23 @@ def test_two_ingests_at_once_agree_and_never_see_a_locked_database(medium):
     assert ledger_totals() == expected_totals(medium)
     result = cli_process("report", "daily", "--json")
     assert result.returncode == 0 and "locked" not in result.stderr
+
+
+def test_reports_stay_exact_when_a_larger_copy_moves_a_response_to_another_quarter_hour(claude_dir):
+    """The usage rollup is rebuilt for every quarter hour a response left or entered."""
+    import json
+    path = claude_dir / "projects" / "-p" / "s.jsonl"
+    path.parent.mkdir(parents=True)
+
+    def block(ts, out):
+        return json.dumps({"type": "assistant", "timestamp": ts, "sessionId": "s", "requestId": "r1",
+                           "message": {"id": "m1", "model": "claude-sonnet-4-6", "content": [],
+                                       "usage": {"input_tokens": 5, "output_tokens": out}}}) + "\n"
+    path.write_text(block("2026-03-01T10:14:59.000Z", 1))
+    ingest()
+    with open(path, "a") as handle:
+        handle.write(block("2026-03-01T10:15:01.000Z", 700))  # the final copy, one quarter hour later
+    ingest()
+    body = cli("report", "daily", "--json").json()
+    assert (body["totals"]["output_tokens"], body["totals"]["requests"]) == (700, 1)
+    assert ledger_rows("SELECT quarter % 4, requests, output_tokens FROM usage_rollup") == [(1, 1, 700)]

@@ -15,7 +15,7 @@ import binascii
 import os
 from collections import namedtuple
 
-from . import db, fastjson, locks, paths, pricing
+from . import db, fastjson, locks, paths, pricing, schema
 from .transcript import (C_CR, C_CW1H, C_CW5, C_GEO, C_IN, C_MODEL, C_OUT, C_SIDE, C_SPEED, C_WEB, FileInfo,
                          Scan, scan)
 
@@ -349,9 +349,25 @@ def _drop_replays(conn: sqlite3.Connection, calls: list) -> list:
             continue
         kept.append(c)
     if main and conn.execute("SELECT 1 FROM api_calls WHERE is_sidechain=1 LIMIT 1").fetchone():
+        conn.executemany("INSERT OR IGNORE INTO dirty_quarters SELECT ts_ms / ? FROM api_calls"
+                         " WHERE message_id=? AND is_sidechain=1 AND request_id!=?",
+                         [(schema.QUARTER_MS, mid, rid) for mid, rid in main.items()])
         conn.executemany("DELETE FROM api_calls WHERE message_id=? AND is_sidechain=1 AND request_id!=?",
                          main.items())
     return kept
+
+
+def _mark_quarters(conn: sqlite3.Connection, calls: list) -> None:
+    """The quarter hours whose usage rollup must be rebuilt: where these calls land, and where an
+    existing copy of one of them sat (a larger copy may replace it from another quarter)."""
+    quarters = {c[7] // schema.QUARTER_MS for c in calls}
+    ids = [c[0] for c in calls]
+    for start in range(0, len(ids), 500):
+        part = ids[start:start + 500]
+        quarters.update(q for (q,) in conn.execute(
+            f"SELECT ts_ms / {schema.QUARTER_MS} FROM api_calls WHERE message_id IN ({','.join('?' * len(part))})",
+            part))
+    conn.executemany("INSERT OR IGNORE INTO dirty_quarters VALUES (?)", [(q,) for q in quarters])
 
 
 def apply(conn: sqlite3.Connection, task: Task, rows: Rows, expected: int, first: bool) -> bool:
@@ -373,7 +389,9 @@ def apply(conn: sqlite3.Connection, task: Task, rows: Rows, expected: int, first
         " first_ts_ms=?, head_crc=coalesce(?, head_crc), restarts=restarts+? WHERE id=?",
         (max(expected, rows.end), restart, rows.lines, rows.lines, task.size, task.inode, task.mtime_ns,
          first_ts, head, int(restart), file_id))
-    conn.executemany(_CALL_SQL, _drop_replays(conn, rows.calls))
+    calls = _drop_replays(conn, rows.calls)
+    _mark_quarters(conn, calls)
+    conn.executemany(_CALL_SQL, calls)
     conn.executemany(_TOOL_SQL, rows.tools)
     conn.executemany("INSERT OR REPLACE INTO context_items VALUES (?,?,?,?,?,?,?,?)",
                      [(file_id, *item) for item in rows.items])

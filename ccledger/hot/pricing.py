@@ -155,6 +155,7 @@ def publish(conn, overrides: dict[str, Price]) -> bool:
                          [(int(lookup(m, overrides) is not None), m) for m in models])
         conn.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)",
                          [("pricing_overrides", table), ("pricing_fingerprint", mark)])
+        conn.execute("INSERT OR IGNORE INTO dirty_quarters SELECT DISTINCT ts_ms / 900000 FROM api_calls")
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")

@@ -13,6 +13,9 @@ if TYPE_CHECKING:
     import sqlite3
 
 
+QUARTER_MS = 900_000  # every real UTC offset is a multiple of 15 minutes: rollups bucket by quarter hour
+
+
 def _script(conn: sqlite3.Connection, sql: str) -> None:
     """Run statements one by one: `executescript` would commit the open transaction."""
     for statement in sql.split(";"):
@@ -231,5 +234,36 @@ def m004_covering_indexes(conn: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS = [m001_transcript_facts, m002_hooks_and_attribution, m003_status_readings, m004_covering_indexes]
+def m005_usage_rollup(conn: sqlite3.Connection) -> None:
+    """Per quarter hour, session, project and model: what the usage reports group, kept small so a report
+    over years of history reads thousands of rows, not millions. Derived: ingest marks the quarters it
+    touched as dirty and reports rebuild those (report/rollup.py)."""
+    _script(
+        conn,
+        """
+        CREATE TABLE usage_rollup (
+            quarter INTEGER NOT NULL,
+            session_id TEXT NOT NULL,
+            project TEXT NOT NULL,
+            model TEXT NOT NULL,
+            requests INTEGER NOT NULL,
+            input_tokens INTEGER NOT NULL,
+            output_tokens INTEGER NOT NULL,
+            cache_write_5m INTEGER NOT NULL,
+            cache_write_1h INTEGER NOT NULL,
+            cache_read_tokens INTEGER NOT NULL,
+            cost_usd REAL NOT NULL,
+            first_ms INTEGER NOT NULL,
+            last_ms INTEGER NOT NULL,
+            unpriced INTEGER NOT NULL,
+            PRIMARY KEY (quarter, session_id, project, model)
+        ) WITHOUT ROWID;
+        CREATE TABLE dirty_quarters (quarter INTEGER PRIMARY KEY);
+        INSERT INTO dirty_quarters SELECT DISTINCT ts_ms / 900000 FROM api_calls
+        """,
+    )
+
+
+MIGRATIONS = [m001_transcript_facts, m002_hooks_and_attribution, m003_status_readings, m004_covering_indexes,
+              m005_usage_rollup]
 LATEST = len(MIGRATIONS)

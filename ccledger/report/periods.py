@@ -12,8 +12,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from ..errors import USAGE, CcledgerError
-
-QUARTER_MS = 900_000
+from ..hot.schema import QUARTER_MS
 
 
 @dataclass(frozen=True)

@@ -11,12 +11,14 @@ import sqlite3
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
-from . import periods
+from . import periods, rollup
 
 SYNTHETIC = "<synthetic>"
 TOKEN_FIELDS = ("input_tokens", "output_tokens", "cache_creation_tokens", "cache_read_tokens")
+# Summed from usage_rollup (see report/rollup.py): one row per quarter hour, session, project and model.
 _SUMS = ("SUM(input_tokens), SUM(output_tokens), SUM(cache_write_5m + cache_write_1h), SUM(cache_read_tokens),"
-         " SUM(cost_usd), COUNT(*), MIN(ts_ms), MAX(ts_ms), SUM(cache_write_1h), MIN(priced)")
+         " SUM(cost_usd), SUM(requests), MIN(first_ms), MAX(last_ms), SUM(cache_write_1h), MAX(unpriced) = 0")
+ROLLUP_TIME = f"quarter * {periods.QUARTER_MS}"  # local midnights fall on quarter hours: date bounds stay exact
 
 
 @dataclass
@@ -27,14 +29,14 @@ class Filters:
     project: str | None = None
     session: str | None = None
 
-    def where(self, alias: str = "") -> tuple[str, list]:
+    def where(self, alias: str = "", time: str = "ts_ms") -> tuple[str, list]:
         p = alias + "." if alias else ""
         clauses, params = [], []
         if self.since_ms is not None:
-            clauses.append(f"{p}ts_ms >= ?")
+            clauses.append(f"{p}{time} >= ?")
             params.append(self.since_ms)
         if self.until_ms is not None:
-            clauses.append(f"{p}ts_ms < ?")
+            clauses.append(f"{p}{time} < ?")
             params.append(self.until_ms)
         if self.project:
             slug = project_slug(self.project)
@@ -95,8 +97,9 @@ class Group:
 
 
 def grouped(conn: sqlite3.Connection, flt: Filters, key_sql: str) -> Iterable[tuple]:
-    where, params = flt.where()
-    return conn.execute(f"SELECT {key_sql}, model, {_SUMS} FROM api_calls WHERE {where} "
+    rollup.refresh(conn)
+    where, params = flt.where(time=ROLLUP_TIME)
+    return conn.execute(f"SELECT {key_sql}, model, {_SUMS} FROM usage_rollup WHERE {where} "
                         f"GROUP BY {key_sql}, model", params)
 
 
@@ -117,7 +120,7 @@ def by_period(conn: sqlite3.Connection, flt: Filters, period: str, breakdown: bo
     day = periods.day_of(flt.zone)
     label = {"day": periods.day_key, "week": periods.week_key, "month": periods.month_key}[period]
     name = {"day": "date", "week": "week", "month": "month"}[period]
-    groups = _fold(grouped(conn, flt, f"ts_ms / {periods.QUARTER_MS}"), lambda r: (label(day(r[0])),), 1)
+    groups = _fold(grouped(conn, flt, "quarter"), lambda r: (label(day(r[0])),), 1)
     rows = []
     for key in sorted(groups):
         rows.append({name: key[0], **groups[key].row(breakdown)})
@@ -144,9 +147,10 @@ def by_project(conn: sqlite3.Connection, flt: Filters, breakdown: bool) -> list[
 
 
 def by_model(conn: sqlite3.Connection, flt: Filters) -> list[dict]:
-    where, params = flt.where()
+    rollup.refresh(conn)
+    where, params = flt.where(time=ROLLUP_TIME)
     rows = []
-    for r in conn.execute(f"SELECT model, {_SUMS} FROM api_calls WHERE {where} AND model != ? GROUP BY model",
+    for r in conn.execute(f"SELECT model, {_SUMS} FROM usage_rollup WHERE {where} AND model != ? GROUP BY model",
                           params + [SYNTHETIC]):
         row = empty()
         add(row, *(v or 0 for v in r[1:6]), r[6])
@@ -167,10 +171,11 @@ def totals(rows: list[dict]) -> dict:
 
 def unpriced_models(conn: sqlite3.Connection, flt: Filters) -> list[str]:
     """Models that cost nothing here because no price is known for them (never a guess)."""
-    where, params = flt.where()
+    rollup.refresh(conn)
+    where, params = flt.where(time=ROLLUP_TIME)
     return [r[0] for r in conn.execute(
-        f"SELECT DISTINCT model FROM api_calls WHERE {where} AND priced = 0 AND model NOT IN ('', ?) "
-        "AND total_tokens > 0 ORDER BY model", params + [SYNTHETIC])]
+        f"SELECT DISTINCT model FROM usage_rollup WHERE {where} AND unpriced > 0 AND model NOT IN ('', ?) "
+        "ORDER BY model", params + [SYNTHETIC])]
 
 
 def skipped(conn: sqlite3.Connection) -> dict[str, int]:
