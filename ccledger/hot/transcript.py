@@ -84,6 +84,8 @@ def parse_ts(value: object) -> int | None:
     global _fast_calls
     if type(value) is not str or len(value) < 19:
         return None
+    if _fromiso is not None:
+        return _parse_ts_datetime(value)
     if _fast_calls < FAST_CALLS and len(value) == 24 and value[23] == "Z" and value[19] == "." \
             and value[4] == value[7] == "-" and value[10] == "T" and value[13] == value[16] == ":":
         _fast_calls += 1
@@ -97,16 +99,23 @@ def parse_ts(value: object) -> int | None:
     return _parse_ts_datetime(value)
 
 
+_fromiso = None  # datetime.fromisoformat, bound on first use
+_utc = None
+
+
 def _parse_ts_datetime(value: str) -> int | None:
-    import datetime as dt  # cached after the first import
+    global _fromiso, _utc
+    if _fromiso is None:
+        import datetime
+        _fromiso, _utc = datetime.datetime.fromisoformat, datetime.timezone.utc
     try:
-        moment = dt.datetime.fromisoformat(value)
+        moment = _fromiso(value)
     except ValueError:
         moment = _parse_ts_slow(value)
         if moment is None:
             return None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.timezone.utc)
+        moment = moment.replace(tzinfo=_utc)
     return round(moment.timestamp() * 1000)
 
 
@@ -164,17 +173,22 @@ def usage_tokens(usage: dict) -> tuple[int, int, int, int, int]:
     return inp, cw5, cw1h, cr, out
 
 
+def utf8_len(text: str) -> int:
+    """Bytes of `text` in UTF-8, without building them when it is ASCII (an O(1) check in CPython)."""
+    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
+
+
 def _text_size(content: object) -> int:
     """UTF-8 bytes of a message's text blocks; an image counts IMAGE_SIZE."""
     if type(content) is str:
-        return len(content.encode())
+        return utf8_len(content)
     size = 0
     if type(content) is list:
         for block in content:
             if type(block) is dict:
                 kind = block.get("type")
                 if kind == "text":
-                    size += len((block.get("text") or "").encode())
+                    size += utf8_len(block.get("text") or "")
                 elif kind == "image":
                     size += IMAGE_SIZE
     return size
@@ -304,7 +318,7 @@ class _Reader:
                     record[T_MID] = mid
                     record[T_RID] = rid
                     record[T_NAME] = name if type(name) is str else ""
-                    record[T_INPUT] = len(_dumps(block.get("input")).encode())
+                    record[T_INPUT] = utf8_len(_dumps(block.get("input")))
                     record[T_START] = ts
             elif kind == "text":
                 text += len(block.get("text") or "")
