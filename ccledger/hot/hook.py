@@ -97,11 +97,20 @@ RECORDERS = {
     "SessionEnd": _simple("session_end", "reason"),
 }
 CATCH_UP = {"Stop", "SubagentStop", "PreCompact", "SessionEnd"}
+GATES = {"PreToolUse", "UserPromptSubmit"}
+AFTER_TOOL = {"PostToolUse", "PostToolUseFailure"}
 
 
-def catch_up(payload: dict, budget_s: float | None = None) -> None:
-    """Drain the spool and ingest this session's new transcript bytes (and its subagents')."""
-    from . import attribution, db, events, ingest, pricing, windows  # sqlite3 only where it is needed
+def budgets_configured() -> bool:
+    from . import userconfig
+    config = userconfig.load()
+    return bool(config.get("budgets") or config.get("projects"))
+
+
+def catch_up(payload: dict, budget_s: float | None = None) -> dict | None:
+    """Drain the spool, ingest this session's new transcript bytes (and its subagents'), and measure the
+    budgets; returns the warnings to show, if any."""
+    from . import attribution, budgets, db, events, ingest, pricing, windows  # sqlite3 only where needed
     started = time.monotonic()
     targets = [payload.get(k) for k in ("transcript_path", "agent_transcript_path")]
     targets = [t for t in targets if type(t) is str and t]
@@ -116,7 +125,7 @@ def catch_up(payload: dict, budget_s: float | None = None) -> None:
         for path in files:
             if budget_s is not None:
                 if time.monotonic() - started > budget_s:
-                    return
+                    return None
                 if ingest.pending_bytes(conn, path) > SESSION_END_MAX_BYTES:
                     continue  # too much for SessionEnd's budget: the next ingest takes it
             ingest.ingest_file(conn, path, overrides, lock_timeout=0.0 if budget_s else 2.0)
@@ -126,6 +135,12 @@ def catch_up(payload: dict, budget_s: float | None = None) -> None:
             attribution.refresh(conn, [session])
         if budget_s is None:
             windows.refresh_calibration(conn)
+            event = payload.get("hook_event_name") or ""
+            now = int(time.time() * 1000)
+            messages, _, notify = budgets.evaluate(conn, session if type(session) is str else None,
+                                                   payload.get("cwd"), now)
+            return budgets.output(event, messages, notify)
+        return None
     finally:
         conn.close()
 
@@ -139,8 +154,11 @@ def handle(payload: dict) -> dict | None:
         errlog.record("hook", f"{event} payload without session_id: ignored", False)
         return None
     spool.append(recorder(payload))
-    if event in CATCH_UP:
-        catch_up(payload, SESSION_END_BUDGET_S if event == "SessionEnd" else None)
+    if event in GATES:
+        from . import gate
+        return gate.decide(event, payload["session_id"], int(time.time() * 1000))
+    if event in CATCH_UP or (event in AFTER_TOOL and budgets_configured()):
+        return catch_up(payload, SESSION_END_BUDGET_S if event == "SessionEnd" else None)
     return None
 
 

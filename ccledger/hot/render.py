@@ -33,7 +33,8 @@ def tokens(n: int | float | None) -> str:
     for size, unit in ((1_000_000_000, "B"), (1_000_000, "M"), (1_000, "k")):
         if n >= size:
             value = n / size
-            return f"{value:.1f}{unit}" if value < 100 else f"{value:.0f}{unit}"
+            text = f"{value:.1f}".removesuffix(".0") if value < 100 else f"{value:.0f}"
+            return text + unit
     return str(n)
 
 

@@ -264,6 +264,25 @@ def m005_usage_rollup(conn: sqlite3.Connection) -> None:
     )
 
 
+def m006_budget_alerts(conn: sqlite3.Connection) -> None:
+    """Which warn thresholds have been announced, per limit and period (window, day, session, call...):
+    a crossing is told once; the next window or day starts afresh."""
+    _script(
+        conn,
+        """
+        CREATE TABLE budget_alerts (
+            limit_key TEXT NOT NULL,
+            period TEXT NOT NULL,
+            threshold REAL NOT NULL,
+            ts_ms INTEGER NOT NULL,
+            value REAL,
+            session_id TEXT,
+            PRIMARY KEY (limit_key, period, threshold)
+        ) WITHOUT ROWID
+        """,
+    )
+
+
 MIGRATIONS = [m001_transcript_facts, m002_hooks_and_attribution, m003_status_readings, m004_covering_indexes,
-              m005_usage_rollup]
+              m005_usage_rollup, m006_budget_alerts]
 LATEST = len(MIGRATIONS)

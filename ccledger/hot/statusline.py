@@ -80,6 +80,9 @@ def gather(s: Status, now_ms: int, record: bool = True) -> dict:
                                             (midnight, midnight + DAY_MS)).fetchone()[0] or 0.0
         if windows.official(s.five_hour_pct, s.five_hour_reset_ms, windows.BLOCK_MS, now_ms) is None:
             values["window"] = windows.estimate(conn, now_ms, windows.cached_calibration())
+        from . import budgets
+        _, measures, _ = budgets.evaluate(conn, s.session_id, s.cwd, now_ms, s, announce_crossings=False)
+        values.update(budgets.status_mark(measures))
     finally:
         conn.close()
     return values
@@ -208,11 +211,6 @@ def build(raw: bytes, now_ms: int, record: bool = True) -> list[str]:
     try:
         values = gather(s, now_ms, record)
     except Exception as exc:  # noqa: BLE001 - the ledger is optional for a line
-        errlog.record("statusline", exc)
-    try:
-        from .budgets_hot import status_mark
-        values.update(status_mark(now_ms))
-    except Exception as exc:  # noqa: BLE001
         errlog.record("statusline", exc)
     lines = compose(s, values, config, now_ms) or ["ccledger"]
     command = None if os.environ.get("CCLEDGER_CHAINED") else chained_command(config)

@@ -65,3 +65,24 @@ def load() -> dict:
     except (OSError, TypeError, ValueError):  # e.g. a TOML date, which JSON cannot hold: parse again next time
         pass
     return config
+
+
+def note_once(key: str, message: str) -> None:
+    """Log a problem with the config once per version of the file, not on every hook call."""
+    try:
+        with open(_cache_path(), "rb") as handle:
+            cached = fastjson.loads(handle.read())
+    except (OSError, ValueError):
+        cached = None
+    if type(cached) is not dict:
+        errlog.record("config", message, False)
+        return
+    noted = cached.setdefault("noted", [])
+    if key in noted:
+        return
+    errlog.record("config", message, False)
+    noted.append(key)
+    try:
+        write_atomic(_cache_path(), fastjson.dumps(cached))
+    except (OSError, TypeError, ValueError):
+        pass

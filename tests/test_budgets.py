@@ -1,0 +1,212 @@
+"""Budgets: every limit kind below / crossing / staying above / next period, the exact hook outputs, override."""
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from ccledger.hot import budgets, db, gate, hook, statusline
+from conftest import cli, ledger_rows
+from hot_helpers import error_lines, run_entry
+
+SESSION = "b0d9e7a2-0000-4000-8000-00000000000b"
+HOUR = 3_600_000
+
+
+def iso(ms: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms // 1000)) + f".{ms % 1000:03d}Z"
+
+
+def write_session(claude_dir, requests: list[tuple[int, int, list]], session=SESSION):
+    """requests: (ts_ms, context tokens, extra lines after it); each request outputs 100 tokens."""
+    lines = [{"type": "user", "timestamp": iso(requests[0][0] - 1000), "sessionId": session,
+              "message": {"role": "user", "content": "go"}}]
+    for n, (ts, context, after) in enumerate(requests):
+        lines.append({"type": "assistant", "timestamp": iso(ts), "sessionId": session, "requestId": f"r{session}{n}",
+                      "message": {"id": f"m{session}{n}", "model": "claude-sonnet-4-6", "content": after[:1],
+                                  "usage": {"input_tokens": 0, "cache_creation_input_tokens": 0,
+                                            "cache_read_input_tokens": context, "output_tokens": 100}}})
+        lines += after[1:]
+    path = claude_dir / "projects" / "-home-dev-proj" / f"{session}.jsonl"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(x) + "\n" for x in lines))
+    return path
+
+
+def configure(isolated, text: str) -> None:
+    config = isolated / "ccledger" / "config.toml"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text(text)
+
+
+def stop(path, session=SESSION) -> dict | None:
+    result = run_entry("hook", {"hook_event_name": "Stop", "session_id": session, "transcript_path": str(path),
+                                "cwd": "/home/dev/proj"})
+    assert result.returncode == 0 and result.stderr == b"", result.stderr
+    return json.loads(result.stdout) if result.stdout else None
+
+
+def pre_tool(session=SESSION) -> dict | None:
+    result = run_entry("hook", {"hook_event_name": "PreToolUse", "session_id": session, "tool_name": "Bash",
+                                "tool_use_id": f"toolu_{time.time_ns()}", "tool_input": {"command": "ls"}})
+    assert result.returncode == 0 and result.stderr == b""
+    return json.loads(result.stdout) if result.stdout else None
+
+
+def prompt(session=SESSION) -> dict | None:
+    result = run_entry("hook", {"hook_event_name": "UserPromptSubmit", "session_id": session, "prompt": "hi"})
+    assert result.returncode == 0 and result.stderr == b""
+    return json.loads(result.stdout) if result.stdout else None
+
+
+NOW = int(time.time()) * 1000
+
+
+def test_session_tokens_below_crossing_above_and_deny_exactly_as_claude_code_expects(isolated, claude_dir):
+    configure(isolated, "[budgets.session]\ntokens = 10000\nwarn = [50, 80]\naction = \"deny\"\n")
+    path = write_session(claude_dir, [(NOW - 60_000, 3000, [])])  # 3,100 tokens: 31%
+    assert stop(path) is None and pre_tool() is None
+    path = write_session(claude_dir, [(NOW - 60_000, 3000, []), (NOW - 30_000, 5000, [])])  # 8,200: 82%
+    assert stop(path) == {"systemMessage": "ccledger: this session used 8.2k of 10k tokens (82% of the limit)."}
+    assert stop(path) is None  # staying above: no repeat
+    assert pre_tool() is None  # warned, not armed: the action applies at 100%
+    path = write_session(claude_dir, [(NOW - 60_000, 3000, []), (NOW - 30_000, 5000, []),
+                                      (NOW - 10_000, 7000, [])])  # 15,300: 153%
+    assert stop(path) == {"systemMessage": "ccledger: this session used 15.3k of 10k tokens (153% of the limit)."}
+    decision = pre_tool()
+    assert set(decision) == {"hookSpecificOutput"}
+    out = decision["hookSpecificOutput"]
+    assert (out["hookEventName"], out["permissionDecision"]) == ("PreToolUse", "deny")
+    assert "this session used 15.3k of 10k tokens" in out["permissionDecisionReason"]
+    assert "budgets.session.tokens" in out["permissionDecisionReason"]
+    assert "ccledger budget override --for 1h" in out["permissionDecisionReason"]
+    assert pre_tool(session="another-session") is None  # a session limit gates its own session only
+    assert prompt() is None  # deny acts on tool calls, not prompts
+
+
+def test_override_lifts_the_gate_until_it_expires(isolated, claude_dir):
+    configure(isolated, "[budgets.session]\ntokens = 1000\naction = \"ask\"\n")
+    stop(write_session(claude_dir, [(NOW - 1000, 5000, [])]))
+    assert pre_tool()["hookSpecificOutput"]["permissionDecision"] == "ask"
+    state = isolated / "ccledger" / "state"
+    (state / "override.json").write_text(json.dumps({"until_ms": NOW + HOUR}))
+    assert pre_tool() is None
+    (state / "override.json").write_text(json.dumps({"until_ms": NOW - 1}))
+    assert pre_tool()["hookSpecificOutput"]["permissionDecision"] == "ask"
+
+
+def test_block_stops_the_next_prompt(isolated, claude_dir):
+    configure(isolated, "[budgets.daily]\nusd = 0.001\naction = \"block\"\n")
+    stop(write_session(claude_dir, [(NOW - 1000, 50_000, [])]))
+    decision = prompt()
+    assert set(decision) == {"decision", "reason"} and decision["decision"] == "block"
+    assert decision["reason"].startswith("ccledger budget: today's cost $0.02 of $0.00")
+    assert pre_tool() is None
+
+
+def _measure(conn, text, isolated, now_ms, status=None):
+    configure(isolated, text)
+    return budgets.evaluate(conn, SESSION, "/home/dev/proj", now_ms, status)[0]
+
+
+def test_window_and_week_warn_once_per_window_from_official_readings(isolated, claude_dir, monkeypatch):
+    monkeypatch.setenv("NO_COLOR", "1")
+    path = write_session(claude_dir, [(NOW - 60_000, 3000, [])])
+    payload = {"session_id": SESSION, "transcript_path": str(path), "model": {"id": "claude-sonnet-4-6"}}
+    text = "[budgets.window]\nwarn = [50, 80]\n[budgets.week]\nwarn = [90]\n"
+    conn = db.connect()
+
+    def reading(five, reset, now, week=10.0):
+        raw = json.dumps({**payload, "rate_limits": {
+            "five_hour": {"used_percentage": five, "resets_at": reset // 1000},
+            "seven_day": {"used_percentage": week, "resets_at": (NOW + 5 * 24 * HOUR) // 1000}}}).encode()
+        statusline.build(raw, now)
+    reset = NOW + 2 * HOUR
+    reading(40, reset, NOW)
+    assert _measure(conn, text, isolated, NOW) == []                       # below
+    reading(85, reset, NOW)
+    messages = _measure(conn, text, isolated, NOW)
+    assert len(messages) == 1 and messages[0].startswith("ccledger: 5-hour window at 85%, resets in 2h00m")
+    assert _measure(conn, text, isolated, NOW) == []                       # staying above
+    later = NOW + 3 * HOUR                                                 # the next window, an hour old
+    reading(60, reset + 5 * HOUR, later)
+    messages = _measure(conn, text, isolated, later)
+    assert len(messages) == 1 and messages[0].startswith("ccledger: 5-hour window at 60%, resets in 4h00m")
+    reading(60, reset + 5 * HOUR, later, week=95)
+    assert _measure(conn, text, isolated, later)[0].startswith("ccledger: 7-day limit at 95%")
+
+
+def test_cost_per_day_week_and_month_and_the_next_day(isolated, claude_dir):
+    write_session(claude_dir, [(NOW - 1000, 100_000, [])])  # $0.0315
+    assert cli("ingest", "--quiet").code == 0
+    conn = db.connect()
+    for kind in ("daily", "weekly", "monthly"):
+        text = f"[budgets.{kind}]\nusd = 0.05\nwarn = [50]\n"
+        messages = _measure(conn, text, isolated, NOW)
+        assert len(messages) == 1 and "cost $0.03 of $0.05 (63% of the limit)" in messages[0], messages
+        assert _measure(conn, text, isolated, NOW) == []
+    # tomorrow the same spend is yesterday's: nothing to say, and tomorrow's own crossing is told afresh
+    assert _measure(conn, "[budgets.daily]\nusd = 0.05\nwarn = [50]\n", isolated, NOW + 24 * HOUR) == []
+    assert ledger_rows("SELECT COUNT(*) FROM budget_alerts WHERE limit_key='daily.usd'") == [(1,)]
+
+
+def test_a_big_tool_result_and_an_mcp_server_over_its_daily_limit(isolated, claude_dir):
+    big = [{"type": "tool_use", "id": "toolu_big", "name": "mcp__github__search_code", "input": {"q": "x"}},
+           {"type": "user", "timestamp": iso(NOW - 50_000), "sessionId": SESSION, "message": {"role": "user",
+            "content": [{"type": "tool_result", "tool_use_id": "toolu_big", "content": "x" * 90_000}]}}]
+    write_session(claude_dir, [(NOW - 60_000, 10_000, big), (NOW - 40_000, 33_100, []), (NOW - 20_000, 33_200, [])])
+    assert cli("report", "tools", "--json").code == 0  # ingests and attributes
+    # its result grew the context by 23,100 tokens (with the 100 output tokens that asked for it), re-read twice
+    conn = db.connect()
+    messages = _measure(conn, "[budgets.tool_result]\ntokens = 20000\naction = \"ask\"\n", isolated, NOW)
+    assert messages == ["ccledger: mcp__github__search_code added 23.1k tokens (116% of the limit); re-read each "
+                        "turn until the next compaction (46.2k carried so far)."]
+    assert gate.decide("PreToolUse", SESSION, NOW)["hookSpecificOutput"]["permissionDecision"] == "ask"
+    assert gate.decide("PreToolUse", SESSION, NOW) is None  # one oversized result asks once, for the next call
+    budgets.evaluate(conn, SESSION, "/home/dev/proj", NOW)
+    assert gate.decide("PreToolUse", SESSION, NOW) is None  # and re-evaluating does not re-arm it
+    messages = _measure(conn, "[budgets.mcp]\ncarried_tokens = 100000\nwarn = [40]\n", isolated, NOW)
+    assert messages == ["ccledger: MCP server github used 46.2k carried tokens of 100k today (46% of the limit)."]
+    per_server = "[budgets.mcp]\ncarried_tokens = 1000000\n[budgets.mcp.servers.github]\ncarried_tokens = 50000\n"
+    assert _measure(conn, per_server, isolated, NOW)[0].startswith("ccledger: MCP server github used 46.2k")
+
+
+def test_project_overrides_by_cwd(isolated, claude_dir):
+    write_session(claude_dir, [(NOW - 1000, 5000, [])])
+    assert cli("ingest", "--quiet").code == 0
+    configure(isolated, '[budgets.session]\ntokens = 1000000\n[projects."/home/dev/proj".budgets.session]\n'
+                        'tokens = 6000\nwarn = [80]\n')
+    conn = db.connect()
+    assert budgets.evaluate(conn, SESSION, "/home/dev/proj/sub", NOW)[0] == [
+        "ccledger: this session used 5.1k of 6k tokens (85% of the limit)."]
+    assert budgets.evaluate(conn, "other", "/home/dev/elsewhere", NOW)[0] == []
+
+
+def test_a_broken_config_means_no_budgets_and_one_logged_line(isolated, claude_dir):
+    path = write_session(claude_dir, [(NOW - 1000, 5000, [])])
+    configure(isolated, "[budgets.session\ntokens = = 3\n")
+    assert stop(path) is None and pre_tool() is None and stop(path) is None
+    assert [line for line in error_lines() if "config" in line and "could not be read" in line].__len__() == 1
+    configure(isolated, "[budgets.session]\ntokens = -5\n")
+    assert stop(path) is None and stop(path) is None
+    assert sum("budgets are off" in line for line in error_lines()) == 1
+
+
+def test_notify_model_adds_context_only_when_asked(isolated, claude_dir):
+    path = write_session(claude_dir, [(NOW - 1000, 9000, [])])
+    configure(isolated, "[budgets]\nnotify_model = true\n[budgets.session]\ntokens = 10000\nwarn = [90]\n")
+    out = stop(path)
+    assert out["systemMessage"] == out["hookSpecificOutput"]["additionalContext"]
+    assert out["hookSpecificOutput"]["hookEventName"] == "Stop"
+
+
+def test_status_line_shows_the_budget_mark(isolated, claude_dir, monkeypatch):
+    monkeypatch.setenv("NO_COLOR", "1")
+    path = write_session(claude_dir, [(NOW - 1000, 9000, [])])
+    configure(isolated, "[budgets.session]\ntokens = 10000\naction = \"deny\"\n[statusline]\n"
+                        "segments = [\"session\", \"budget\"]\n")
+    raw = json.dumps({"session_id": SESSION, "transcript_path": str(path), "cwd": "/home/dev/proj"}).encode()
+    assert statusline.build(raw, NOW) == ["9.1k tok $0.00 │ ⚠ session 91%"]
+    hook.handle  # noqa: B018 - the hook module is what Claude Code runs; gating reads the same state
+    assert gate.decide("PreToolUse", SESSION, NOW) is None
