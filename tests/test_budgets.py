@@ -40,11 +40,11 @@ def configure(isolated, text: str) -> None:
     config.write_text(text)
 
 
-def stop(path, session=SESSION) -> dict | None:
+def stop(path, session=SESSION) -> None:
+    """The Stop hook measures; it is async, so it prints nothing: Claude Code would hand that to the model."""
     result = run_entry("hook", {"hook_event_name": "Stop", "session_id": session, "transcript_path": str(path),
                                 "cwd": "/home/dev/proj"})
-    assert result.returncode == 0 and result.stderr == b"", result.stderr
-    return json.loads(result.stdout) if result.stdout else None
+    assert (result.returncode, result.stdout, result.stderr) == (0, b"", b"")
 
 
 def pre_tool(session=SESSION) -> dict | None:
@@ -66,15 +66,21 @@ NOW = int(time.time()) * 1000
 def test_session_tokens_below_crossing_above_and_deny_exactly_as_claude_code_expects(isolated, claude_dir):
     configure(isolated, "[budgets.session]\ntokens = 10000\nwarn = [50, 80]\naction = \"deny\"\n")
     path = write_session(claude_dir, [(NOW - 60_000, 3000, [])])  # 3,100 tokens: 31%
-    assert stop(path) is None and pre_tool() is None
+    stop(path)
+    assert prompt() is None and pre_tool() is None
     path = write_session(claude_dir, [(NOW - 60_000, 3000, []), (NOW - 30_000, 5000, [])])  # 8,200: 82%
-    assert stop(path) == {"systemMessage": "ccledger: this session used 8.2k of 10k tokens (82% of the limit)."}
-    assert stop(path) is None  # staying above: no repeat
+    stop(path)
+    # one warning, at the next synchronous hook, for the user only (systemMessage)
+    assert prompt() == {"systemMessage": "ccledger: this session used 8.2k of 10k tokens (82% of the limit)."}
+    assert prompt() is None
+    stop(path)
+    assert prompt() is None  # staying above: no repeat
     assert pre_tool() is None  # warned, not armed: the action applies at 100%
     path = write_session(claude_dir, [(NOW - 60_000, 3000, []), (NOW - 30_000, 5000, []),
                                       (NOW - 10_000, 7000, [])])  # 15,300: 153%
-    assert stop(path) == {"systemMessage": "ccledger: this session used 15.3k of 10k tokens (153% of the limit)."}
+    stop(path)
     decision = pre_tool()
+    assert decision.pop("systemMessage") == "ccledger: this session used 15.3k of 10k tokens (153% of the limit)."
     assert set(decision) == {"hookSpecificOutput"}
     out = decision["hookSpecificOutput"]
     assert (out["hookEventName"], out["permissionDecision"]) == ("PreToolUse", "deny")
@@ -86,7 +92,7 @@ def test_session_tokens_below_crossing_above_and_deny_exactly_as_claude_code_exp
 
 
 def test_override_lifts_the_gate_until_it_expires(isolated, claude_dir):
-    configure(isolated, "[budgets.session]\ntokens = 1000\naction = \"ask\"\n")
+    configure(isolated, "[budgets.session]\ntokens = 1000\nwarn = []\naction = \"ask\"\n")
     stop(write_session(claude_dir, [(NOW - 1000, 5000, [])]))
     assert pre_tool()["hookSpecificOutput"]["permissionDecision"] == "ask"
     state = isolated / "ccledger" / "state"
@@ -100,6 +106,7 @@ def test_block_stops_the_next_prompt(isolated, claude_dir):
     configure(isolated, "[budgets.daily]\nusd = 0.001\naction = \"block\"\n")
     stop(write_session(claude_dir, [(NOW - 1000, 50_000, [])]))
     decision = prompt()
+    assert decision.pop("systemMessage").startswith("ccledger: today's cost $0.02 of $0.00")
     assert set(decision) == {"decision", "reason"} and decision["decision"] == "block"
     assert decision["reason"].startswith("ccledger budget: today's cost $0.02 of $0.00")
     assert pre_tool() is None
@@ -186,19 +193,24 @@ def test_project_overrides_by_cwd(isolated, claude_dir):
 def test_a_broken_config_means_no_budgets_and_one_logged_line(isolated, claude_dir):
     path = write_session(claude_dir, [(NOW - 1000, 5000, [])])
     configure(isolated, "[budgets.session\ntokens = = 3\n")
-    assert stop(path) is None and pre_tool() is None and stop(path) is None
+    stop(path)
+    assert pre_tool() is None and prompt() is None
+    stop(path)
     assert [line for line in error_lines() if "config" in line and "could not be read" in line].__len__() == 1
     configure(isolated, "[budgets.session]\ntokens = -5\n")
-    assert stop(path) is None and stop(path) is None
+    stop(path)
+    stop(path)
+    assert prompt() is None
     assert sum("budgets are off" in line for line in error_lines()) == 1
 
 
 def test_notify_model_adds_context_only_when_asked(isolated, claude_dir):
     path = write_session(claude_dir, [(NOW - 1000, 9000, [])])
     configure(isolated, "[budgets]\nnotify_model = true\n[budgets.session]\ntokens = 10000\nwarn = [90]\n")
-    out = stop(path)
+    stop(path)
+    out = prompt()
     assert out["systemMessage"] == out["hookSpecificOutput"]["additionalContext"]
-    assert out["hookSpecificOutput"]["hookEventName"] == "Stop"
+    assert out["hookSpecificOutput"]["hookEventName"] == "UserPromptSubmit"
 
 
 def test_status_line_shows_the_budget_mark(isolated, claude_dir, monkeypatch):

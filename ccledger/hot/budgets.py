@@ -271,40 +271,38 @@ def decisions(measures: list[Measure]) -> list[dict]:
     return armed
 
 
-def write_gates(session: str | None, armed: list[dict], scoped: bool, now_ms: int, consumed: tuple = ()) -> None:
-    """The precomputed rows the gating hooks read. Session-wide limits in the session's file; the
-    cwd-independent ones also in _global.json (for sessions not yet evaluated) unless project-scoped."""
+def write_gates(session: str | None, armed: list[dict], scoped: bool, now_ms: int, consumed: tuple = (),
+                transcript: str | None = None) -> None:
+    """The precomputed rows the gating hooks read. Session-wide limits in the session's file (with the
+    transcript size they account for, so a gating hook can tell they are stale); the cwd-independent
+    ones also in _global.json (for sessions not yet evaluated) unless project-scoped."""
     armed = [d for d in armed if not (d["once"] and d["period"] in consumed)]
     if session:
-        userconfig.write_atomic(gate.path(session), fastjson.dumps({"computed_ms": now_ms, "armed": armed,
-                                                                    "consumed": list(consumed)}))
+        try:
+            size = os.path.getsize(transcript) if transcript else None
+        except OSError:
+            size = None
+        userconfig.write_atomic(gate.path(session), fastjson.dumps({
+            "computed_ms": now_ms, "armed": armed, "consumed": list(consumed), "transcript_size": size}))
     if not scoped:
         shared = [d for d in armed if d["kind"] in GLOBAL_KINDS]
         userconfig.write_atomic(gate.path(None), fastjson.dumps({"computed_ms": now_ms, "armed": shared}))
 
 
 def evaluate(conn: sqlite3.Connection, session: str | None, cwd: str | None, now_ms: int, status=None,
-             announce_crossings: bool = True) -> tuple[list[str], list[Measure], bool]:
-    """(messages for the user, measures, notify_model); refreshes the gate files. No-op without budgets."""
+             announce_crossings: bool = True, transcript: str | None = None) -> tuple[list[str], list[Measure]]:
+    """Measure the limits, refresh the gate files, and queue new crossings for the session's next
+    synchronous hook (see gate.py). Returns (messages, measures); a no-op without budgets."""
     found, notify, scoped = load(cwd)
     if not found:
-        return [], [], False
+        return [], []
     measures = measure(conn, found, session, now_ms, status)
     messages = announce(conn, measures, session, now_ms) if announce_crossings else []
     consumed = tuple((gate.read(gate.path(session)) or {}).get("consumed") or ()) if session else ()
-    write_gates(session, decisions(measures), scoped, now_ms, consumed)
-    return messages, measures, notify
-
-
-def output(event: str, messages: list[str], notify_model: bool) -> dict | None:
-    """Warnings as Claude Code expects them: systemMessage for the user; the model only if asked."""
-    if not messages:
-        return None
-    text = "\n".join(messages)
-    body: dict = {"systemMessage": text}
-    if notify_model and event in ("PostToolUse", "PostToolUseFailure", "UserPromptSubmit", "Stop", "SubagentStop"):
-        body["hookSpecificOutput"] = {"hookEventName": event, "additionalContext": text}
-    return body
+    write_gates(session, decisions(measures), scoped, now_ms, consumed, transcript)
+    if session:
+        gate.queue(session, messages, notify)
+    return messages, measures
 
 
 def status_mark(measures: list[Measure]) -> dict:

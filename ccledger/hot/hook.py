@@ -97,7 +97,7 @@ RECORDERS = {
     "SessionEnd": _simple("session_end", "reason"),
 }
 CATCH_UP = {"Stop", "SubagentStop", "PreCompact", "SessionEnd"}
-GATES = {"PreToolUse", "UserPromptSubmit"}
+SYNC = {"PreToolUse", "UserPromptSubmit", "SessionStart"}  # registered synchronously: they may speak
 AFTER_TOOL = {"PostToolUse", "PostToolUseFailure"}
 
 
@@ -107,9 +107,10 @@ def budgets_configured() -> bool:
     return bool(config.get("budgets") or config.get("projects"))
 
 
-def catch_up(payload: dict, budget_s: float | None = None) -> dict | None:
+def catch_up(payload: dict, budget_s: float | None = None) -> None:
     """Drain the spool, ingest this session's new transcript bytes (and its subagents'), and measure the
-    budgets; returns the warnings to show, if any."""
+    budgets (new warnings are queued for the next synchronous hook: an async hook's output would reach
+    the model, not the user)."""
     from . import attribution, budgets, db, events, ingest, pricing, windows  # sqlite3 only where needed
     started = time.monotonic()
     targets = [payload.get(k) for k in ("transcript_path", "agent_transcript_path")]
@@ -125,7 +126,7 @@ def catch_up(payload: dict, budget_s: float | None = None) -> dict | None:
         for path in files:
             if budget_s is not None:
                 if time.monotonic() - started > budget_s:
-                    return None
+                    return
                 if ingest.pending_bytes(conn, path) > SESSION_END_MAX_BYTES:
                     continue  # too much for SessionEnd's budget: the next ingest takes it
             ingest.ingest_file(conn, path, overrides, lock_timeout=0.0 if budget_s else 2.0)
@@ -135,12 +136,9 @@ def catch_up(payload: dict, budget_s: float | None = None) -> dict | None:
             attribution.refresh(conn, [session])
         if budget_s is None:
             windows.refresh_calibration(conn)
-            event = payload.get("hook_event_name") or ""
-            now = int(time.time() * 1000)
-            messages, _, notify = budgets.evaluate(conn, session if type(session) is str else None,
-                                                   payload.get("cwd"), now)
-            return budgets.output(event, messages, notify)
-        return None
+            transcript = payload.get("transcript_path")
+            budgets.evaluate(conn, session if type(session) is str else None, payload.get("cwd"),
+                             int(time.time() * 1000), transcript=transcript if type(transcript) is str else None)
     finally:
         conn.close()
 
@@ -154,11 +152,13 @@ def handle(payload: dict) -> dict | None:
         errlog.record("hook", f"{event} payload without session_id: ignored", False)
         return None
     spool.append(recorder(payload))
-    if event in GATES:
+    if event in SYNC:
         from . import gate
-        return gate.decide(event, payload["session_id"], int(time.time() * 1000))
+        if event != "SessionStart" and gate.stale(payload):
+            catch_up(payload)
+        return gate.respond(event, payload["session_id"], int(time.time() * 1000))
     if event in CATCH_UP or (event in AFTER_TOOL and budgets_configured()):
-        return catch_up(payload, SESSION_END_BUDGET_S if event == "SessionEnd" else None)
+        catch_up(payload, SESSION_END_BUDGET_S if event == "SessionEnd" else None)
     return None
 
 

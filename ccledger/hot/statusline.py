@@ -81,7 +81,8 @@ def gather(s: Status, now_ms: int, record: bool = True) -> dict:
         if windows.official(s.five_hour_pct, s.five_hour_reset_ms, windows.BLOCK_MS, now_ms) is None:
             values["window"] = windows.estimate(conn, now_ms, windows.cached_calibration())
         from . import budgets
-        _, measures, _ = budgets.evaluate(conn, s.session_id, s.cwd, now_ms, s, announce_crossings=False)
+        _, measures = budgets.evaluate(conn, s.session_id, s.cwd, now_ms, s, announce_crossings=False,
+                                       transcript=s.transcript_path)
         values.update(budgets.status_mark(measures))
     finally:
         conn.close()
