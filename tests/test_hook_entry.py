@@ -83,3 +83,11 @@ def test_failure_interrupt_and_denial_statuses(isolated):
     cli("ingest", "--quiet")
     assert ledger_rows("SELECT tool_use_id, status, duration_ms FROM tool_calls ORDER BY 1") == [
         ("t1", "error", 40), ("t2", "interrupted", None), ("t3", "denied", None)]
+
+
+def test_malformed_json_without_the_json_package_loaded_is_a_plain_decode_error(isolated):
+    """The C scanner reports decode errors through json.decoder, which the hot path never imports."""
+    result = run_entry("hook", b'{"hook_event_name": "Stop", "session_id": broken')
+    assert (result.returncode, result.stdout, result.stderr) == (0, b"", b"")
+    assert len(error_lines()) == 1 and "stdin is not JSON" in error_lines()[0]
+    assert "SystemError" not in error_lines()[0]

@@ -185,3 +185,13 @@ def test_reports_stay_exact_when_a_larger_copy_moves_a_response_to_another_quart
     body = cli("report", "daily", "--json").json()
     assert (body["totals"]["output_tokens"], body["totals"]["requests"]) == (700, 1)
     assert ledger_rows("SELECT quarter % 4, requests, output_tokens FROM usage_rollup") == [(1, 1, 700)]
+
+
+def test_rebuild_rereads_everything_to_the_same_totals_in_a_fresh_process(corpus):
+    from conftest import cli_process
+    ingest()
+    before = totals()
+    result = cli_process("rebuild", "--yes")  # a process that never imported the json package
+    assert result.returncode == 0, result.stderr
+    assert totals() == before
+    assert ledger_rows("SELECT SUM(count) FROM skipped")[0][0] == 39

@@ -4,6 +4,10 @@
 recording hook's whole run. The C scanner and encoder behind the json package
 live in `_json` and need only a few settings, given here. Falls back to the
 json package where `_json` is missing.
+
+One quirk: on malformed input the C scanner raises json.decoder.JSONDecodeError,
+which it looks up in sys.modules; when the json package was never imported it
+fails with SystemError instead. Callers catch DECODE_ERRORS, which includes it.
 """
 from __future__ import annotations
 
@@ -31,7 +35,8 @@ else:  # pragma: no cover
     _scan = None
     _encode = None
 
-# The raw scanner: scan_once(text, index) -> (value, end); raises StopIteration or ValueError.
+# The raw scanner: scan_once(text, index) -> (value, end); raises one of DECODE_ERRORS on bad input.
+DECODE_ERRORS = (ValueError, StopIteration, SystemError, RecursionError)
 scan_once = _scan if _scan is not None else _fallback.JSONDecoder().scan_once
 
 
@@ -44,8 +49,8 @@ def loads(text: str | bytes) -> object:
     start = len(text) - len(text.lstrip())
     try:
         value, end = _scan(text, start)
-    except StopIteration:
-        raise ValueError("expecting a JSON value") from None
+    except (StopIteration, SystemError):
+        raise ValueError("not valid JSON") from None
     finally:
         _DecodeSettings.memo.clear()
     if text[end:].strip():

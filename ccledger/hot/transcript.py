@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import namedtuple
 
+from .fastjson import DECODE_ERRORS
 from .fastjson import dumps as _dumps
 from .fastjson import scan_once as _scan_once
 IMAGE_SIZE = 6400  # an image counts as ~1,600 tokens whatever its base64 length
@@ -417,7 +418,7 @@ def scan(data: bytes, start: int, info: FileInfo, first_line: bool = True) -> Sc
             obj, end = _scan_once(text, begin)
             if end != len(text) and text[end:].strip():
                 raise ValueError("extra data")
-        except (ValueError, StopIteration, RecursionError):
+        except DECODE_ERRORS:
             result.skip("invalid_json")
             continue
         if type(obj) is not dict:

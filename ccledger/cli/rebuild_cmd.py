@@ -1,0 +1,39 @@
+"""`ccledger rebuild`: read every transcript again from the start, after a parser upgrade.
+
+Rows of transcripts that still exist are re-derived; rows whose transcript is
+gone (Claude Code deletes old ones) are kept, as are hook events, status line
+readings and budget alerts, which no transcript holds. Natural keys make the
+re-read free of double counting.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from ..hot import db
+from . import context
+
+
+def run(args: argparse.Namespace) -> int:
+    conn = context.open_ledger()
+    present = [(file_id,) for file_id, path in conn.execute("SELECT id, path FROM files WHERE path LIKE '%.jsonl'")
+               if os.path.exists(path)]
+    if not args.yes and sys.stdin.isatty():
+        answer = input(f"Re-read {len(present)} transcript files from the start? [y/N] ")
+        if answer.strip().lower() not in ("y", "yes"):
+            print("Nothing changed.")
+            return 0
+    with db.transaction(conn):
+        for table in ("api_calls", "context_items", "skipped"):
+            conn.executemany(f"DELETE FROM {table} WHERE file_id=?", present)
+        conn.executemany("UPDATE files SET offset=0, lines=0, size=0, inode=0, mtime_ns=0, head_crc=0,"
+                         " first_ts_ms=NULL WHERE id=?", present)
+        conn.execute("INSERT OR IGNORE INTO dirty_sessions SELECT DISTINCT session_id FROM tool_calls")
+        conn.execute("DELETE FROM usage_rollup")
+        conn.execute("DELETE FROM dirty_quarters")
+    summary = context.catch_up(conn, quiet=False)
+    conn.execute("INSERT OR IGNORE INTO dirty_quarters SELECT DISTINCT ts_ms / 900000 FROM api_calls")
+    print(f"Rebuilt from {summary.files_read:,} transcript files: {summary.api_calls:,} API calls, "
+          f"{summary.tool_calls:,} tool calls.")
+    return 0
