@@ -61,6 +61,36 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--preview", action="store_true", help="render the bundled sample payloads")
     p.set_defaults(module="statusline_cmd")
 
+    p = sub.add_parser("config", help="the config file: where it is, its effective values, whether it is valid")
+    actions = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    for action, text in (("path", "print the config file's path"),
+                         ("show", "the effective config (defaults + file) as TOML"),
+                         ("check", "validate the file: exit 1 with one line per problem")):
+        a = actions.add_parser(action, help=text)
+        a.add_argument("--json", action="store_true")
+        a.set_defaults(module="config_cmd")
+
+    p = sub.add_parser("budget", help="limits and warnings: set, show, override")
+    actions = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    a = actions.add_parser("set", help="set limits, e.g. session.tokens=2000000 session.action=deny")
+    a.add_argument("assignments", nargs="+", metavar="KEY=VALUE", help="dotted keys under [budgets]")
+    a.add_argument("--project", metavar="PATH", help="set the override for this project folder instead")
+    a = actions.add_parser("unset", help="remove keys or whole limits, e.g. session.action or session")
+    a.add_argument("keys", nargs="+", metavar="KEY", help="dotted keys under [budgets]")
+    a.add_argument("--project", metavar="PATH", help="unset in this project folder's override instead")
+    a = actions.add_parser("show", help="the configured limits as a table")
+    a.add_argument("--json", action="store_true")
+    a = actions.add_parser("override", help="lift ask/deny/block for a while (--for 1h) or end that (--clear)")
+    which = a.add_mutually_exclusive_group()
+    which.add_argument("--for", dest="duration", metavar="DURATION", help="e.g. 30m, 1h, 2h30m, 1d")
+    which.add_argument("--clear", action="store_true", help="end the override now")
+    a.add_argument("--reason", metavar="TEXT", help="recorded with the override")
+    for action, text in (("status", "each limit now, its forecast, which actions are armed"),
+                         ("check", "exit 3 when a limit is crossed (for scripts)")):
+        a = actions.add_parser(action, help=text)
+        a.add_argument("--json", action="store_true")
+    p.set_defaults(module="budget_cmd")
+
     p = sub.add_parser("rebuild", help="re-derive the ledger from the transcripts (after a parser upgrade)")
     p.add_argument("--yes", action="store_true")
     p.set_defaults(module="rebuild_cmd")

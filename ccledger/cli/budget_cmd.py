@@ -1,0 +1,247 @@
+"""`ccledger budget set|unset|show|override|status|check`: the limits in config.toml, and lifting them for a while.
+
+`set` and `unset` edit the file surgically (ccledger.config_edit), so the
+user's comments survive. `override` writes state/override.json, which the
+gating hooks read with one open: until `until_ms` they ask, deny and block
+nothing. pydantic (config_model, config_edit) is imported only by the
+commands that validate or edit the file, so `status` and `check` stay quick.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+import time
+
+from .. import config
+from ..errors import CcledgerError
+from ..hot import paths
+from ..hot.userconfig import write_atomic
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from .. import config_model
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m(?:in)?)?(?:(\d+)s)?")
+UNITS_MS = (86_400_000, 3_600_000, 60_000, 1000)
+LIMITS = (  # name, what its amount measures (for `show`)
+    ("window", "of the 5-hour window"), ("week", "of the 7-day window"), ("daily", "per local day"),
+    ("weekly", "per ISO week"), ("monthly", "per month"), ("session", "per session"),
+    ("tool_result", "in one tool result"), ("mcp", "per MCP server per local day"))
+
+
+def parse_value(text: str) -> object:
+    """`2000000`, `1.5`, `true`, `"x"`, `[1, 2]` as TOML; `50,80,95` as a list; anything else a bare string."""
+    try:
+        parsed = tomllib.loads(f"v = {text}")
+        if len(parsed) == 1:
+            return parsed["v"]
+    except tomllib.TOMLDecodeError:
+        pass
+    if "," in text:
+        return [parse_value(item.strip()) for item in text.split(",") if item.strip()]
+    return text
+
+
+def parse_assignment(text: str) -> tuple[str, object]:
+    """`KEY=VALUE`; the key may hold quoted parts with '=' in them (`mcp.servers."a=b".usd=1`)."""
+    from .. import config_edit
+    try:
+        parts, end = config_edit.split_key(text)
+    except ValueError as exc:
+        raise CcledgerError(f"bad key in {text!r}: {exc}") from None
+    if text[end:end + 1] != "=":
+        raise CcledgerError(f"expected KEY=VALUE, got {text!r}")
+    return config_edit.dotted(parts), parse_value(text[end + 1:].strip())
+
+
+def _prefix(project: str | None) -> tuple[str, ...]:
+    """Keys are relative to [budgets], or to [projects."<abs path>".budgets] with --project."""
+    if project is None:
+        return ("budgets",)
+    return ("projects", os.path.abspath(os.path.expanduser(project)), "budgets")
+
+
+def _shown(value: object) -> str:
+    from .. import config_edit
+    return "(not set)" if value is config_edit.MISSING else config_edit.render_value(value)
+
+
+def set_(args: argparse.Namespace) -> int:
+    from .. import config_edit
+    path, prefix = paths.config_path(), _prefix(args.project)
+    assignments = dict(parse_assignment(a) for a in args.assignments)
+    before = config.load(path)
+    warnings = config_edit.set_keys(path, assignments, prefix)
+    after = config.load(path)
+    for key in assignments:
+        full = prefix + config_edit.parse_key(key)
+        old, new = config_edit.get(before, full), config_edit.get(after, full)
+        note = "unchanged" if config_edit.same(old, new) else f"was {_shown(old)}"
+        print(f"{config_edit.dotted(full)} = {_shown(new)}  ({note})")
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    return 0
+
+
+def unset(args: argparse.Namespace) -> int:
+    from .. import config_edit
+    path, prefix = paths.config_path(), _prefix(args.project)
+    before = config.load(path)
+    warnings = config_edit.unset_keys(path, args.keys, prefix)
+    for key in args.keys:
+        full = prefix + config_edit.parse_key(key)
+        if config_edit.get(before, full) is not config_edit.MISSING:
+            print(f"removed {config_edit.dotted(full)} (was {_shown(config_edit.get(before, full))})")
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    return 0
+
+
+def _amount(limit: object, unit: str) -> str:
+    """`$20.00 per local day`, `2,000,000 tokens per session`, `100% of the 5-hour window`, or `-`."""
+    parts = []
+    if getattr(limit, "limit", None) is not None:
+        parts.append(f"{limit.limit:g}%")
+    if getattr(limit, "usd", None) is not None:
+        parts.append(f"${limit.usd:,.2f}")
+    for field, name in (("tokens", "tokens"), ("carried_tokens", "carried tokens")):
+        if getattr(limit, field, None) is not None:
+            parts.append(f"{getattr(limit, field):,} {name}")
+    return f"{' or '.join(parts)} {unit}" if parts else "-"
+
+
+def limit_rows(budgets: config_model.Budgets) -> list[dict]:
+    """One row per limit (and per MCP server override), with whether it is armed."""
+    from .. import config_model
+    rows = []
+    for name, unit in LIMITS:
+        limit = getattr(budgets, name)
+        rows.append({"limit": name, "amount": _amount(limit, unit), "warn": limit.warn, "action": limit.action,
+                     "active": config_model.is_active(budgets, name), "values": config_model.dump(limit)})
+        for server, over in getattr(limit, "servers", {}).items():
+            rows.append({"limit": f"mcp {server}", "amount": _amount(over, "per local day"),
+                         "warn": limit.warn if over.warn is None else over.warn,
+                         "action": over.action or limit.action,
+                         "active": bool(over.usd or over.carried_tokens or limit.usd or limit.carried_tokens),
+                         "values": config_model.dump(over)})
+    return rows
+
+
+def read_override(now_ms: int | None = None) -> dict | None:
+    """The override in force, if any (an expired or unreadable file counts as none)."""
+    try:
+        with open(os.path.join(paths.state_dir(), "override.json"), encoding="utf-8") as handle:
+            body = json.load(handle)
+    except (OSError, ValueError):
+        return None
+    now_ms = int(time.time() * 1000) if now_ms is None else now_ms
+    until = body.get("until_ms") if isinstance(body, dict) else None
+    return body if isinstance(until, int) and until > now_ms else None
+
+
+def _table(title: str, rows: list[dict]) -> None:
+    from rich import box
+    from rich.table import Table
+
+    from ..render.tables import console
+    table = Table(title=title, box=box.SIMPLE_HEAVY, title_justify="left")
+    for label in ("Limit", "Amount", "Warn at %", "Action", "State"):
+        table.add_column(label, overflow="fold")
+    for r in rows:
+        table.add_row(r["limit"], r["amount"], ", ".join(f"{w:g}" for w in r["warn"]), r["action"],
+                      "armed" if r["active"] else "off (no amount)", style=None if r["active"] else "dim")
+    console().print(table)
+
+
+def show(args: argparse.Namespace) -> int:
+    from .. import config_model
+    cfg, warnings = config_model.load(paths.config_path())
+    projects = {p: [r for r in limit_rows(config_model.budgets_for(cfg, p))
+                    if r["limit"].split()[0] in project.budgets.model_fields_set]
+                for p, project in cfg.projects.items()}
+    override = read_override()
+    if args.json:
+        body = {"schema_version": 1, "report": "budgets", "path": paths.config_path(),
+                "notify_model": cfg.budgets.notify_model, "limits": limit_rows(cfg.budgets), "projects": projects,
+                "override": override, "warnings": [str(w) for w in warnings]}
+        print(json.dumps(body, indent=2, ensure_ascii=False))
+        return 0
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    _table("Budgets", limit_rows(cfg.budgets))
+    for project, rows in projects.items():
+        _table(f"Project {project} (overrides)", rows)
+    print(f"from {paths.config_path()} (`ccledger budget set KEY=VALUE` changes it)")
+    print("notify_model = true: warnings also go to Claude" if cfg.budgets.notify_model else
+          "notify_model = false: warnings go to you only, never into Claude's context")
+    if override:
+        print(f"override in force: ask, deny and block lifted until {_clock(override['until_ms'])}")
+    return 0
+
+
+def parse_duration(text: str) -> int:
+    """`1h`, `30m`, `2h30m`, `1d`, `90s` -> milliseconds."""
+    match = DURATION.fullmatch(text.strip().lower().replace(" ", ""))
+    if not match or not any(match.groups()):
+        raise CcledgerError(f"cannot read the duration {text!r}; use e.g. 30m, 1h, 2h30m or 1d")
+    ms = sum(int(n) * unit for n, unit in zip(match.groups(), UNITS_MS) if n)
+    if ms <= 0:
+        raise CcledgerError(f"the duration {text!r} is zero")
+    return ms
+
+
+def override(args: argparse.Namespace) -> int:
+    target = os.path.join(paths.state_dir(), "override.json")
+    if args.clear:
+        existed = read_override() is not None
+        try:
+            os.unlink(target)
+        except FileNotFoundError:
+            pass
+        print("override cleared: budget actions apply again" if existed else "no override was in force")
+        return 0
+    if args.duration is None:
+        current = read_override()
+        print("no override in force" if current is None else
+              f"override in force until {_clock(current['until_ms'])} ({current.get('reason', '')})")
+        return 0
+    now = int(time.time() * 1000)
+    body = {"until_ms": now + parse_duration(args.duration), "created_ms": now,
+            "reason": args.reason or f"ccledger budget override --for {args.duration}"}
+    write_atomic(target, json.dumps(body) + "\n")
+    print(f"budget actions (ask, deny, block) lifted until {_clock(body['until_ms'])}; "
+          "`ccledger budget override --clear` ends it sooner")
+    return 0
+
+
+def _clock(ms: int) -> str:
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(ms / 1000))
+
+
+# ---- `budget status` and `budget check`: filled in by the budgets hot-path work (not this module's author) ----
+
+def status(args: argparse.Namespace) -> int:
+    """STUB: each limit, its value now, the forecast at the current pace, which actions are armed."""
+    return 0
+
+
+def check(args: argparse.Namespace) -> int:
+    """STUB: exit errors.BUDGET_EXCEEDED when a limit is crossed (for scripts)."""
+    return 0
+
+
+# ---- end of stubs ----
+
+COMMANDS = {"set": set_, "unset": unset, "show": show, "override": override, "status": status, "check": check}
+
+
+def run(args: argparse.Namespace) -> int:
+    return COMMANDS[args.action](args)
