@@ -222,3 +222,18 @@ def test_status_line_shows_the_budget_mark(isolated, claude_dir, monkeypatch):
     assert statusline.build(raw, NOW) == ["9.1k tok $0.00 │ ⚠ session 91%"]
     hook.handle  # noqa: B018 - the hook module is what Claude Code runs; gating reads the same state
     assert gate.decide("PreToolUse", SESSION, NOW) is None
+
+
+def test_budget_status_and_check(isolated, claude_dir):
+    write_session(claude_dir, [(NOW - 1000, 9000, [])])
+    configure(isolated, "[budgets.session]\ntokens = 10000\naction = \"deny\"\n[budgets.daily]\nusd = 0.001\n"
+                        "[budgets.window]\nwarn = [80]\n")
+    body = cli("budget", "status", "--json", "--session", SESSION).json()
+    rows = {r["limit"]: r for r in body["rows"]}
+    assert rows["session.tokens"]["pct_of_limit"] == 91.0 and not rows["session.tokens"]["armed"]
+    assert rows["daily.usd"]["pct_of_limit"] > 100 and rows["daily.usd"]["forecast_kind"] == "value_at_period_end"
+    assert rows["window.limit"]["what"] == "nothing measured yet"
+    result = cli("budget", "check", "--session", SESSION)
+    assert result.code == 3 and result.out.startswith("over budget: daily.usd: today's cost")
+    configure(isolated, "[budgets.session]\ntokens = 100000\n")
+    assert cli("budget", "check", "--session", SESSION).code == 0

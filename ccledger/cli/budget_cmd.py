@@ -226,19 +226,80 @@ def _clock(ms: int) -> str:
     return time.strftime("%Y-%m-%d %H:%M", time.localtime(ms / 1000))
 
 
-# ---- `budget status` and `budget check`: filled in by the budgets hot-path work (not this module's author) ----
+# ---- `budget status` and `budget check`: the limits measured now, with the hot path's own code ----
+
+def _measures(args: argparse.Namespace) -> tuple[list, bool]:
+    """(measures of every configured limit, is an override in force) for a session and folder."""
+    from ..hot import budgets, gate
+    from . import context
+    conn = context.open_ledger()
+    context.catch_up(conn, quiet=True)
+    from ..hot import attribution
+    session = args.session or (conn.execute(
+        "SELECT session_id FROM api_calls ORDER BY ts_ms DESC LIMIT 1").fetchone() or [None])[0]
+    if session:
+        attribution.refresh(conn, [session])
+    now = int(time.time() * 1000)
+    found, _, _ = budgets.load(args.cwd or os.getcwd())
+    measures = budgets.measure(conn, found, session, now)
+    measured = {m.limit.key for m in measures}
+    from ..hot.budgets import Measure
+    measures += [Measure(limit, 0, "", None, "nothing measured yet") for limit in found if limit.key not in measured]
+    return measures, gate.overridden(now)
+
+
+def _row(m, overridden: bool) -> dict:
+    armed = m.limit.action in ("ask", "deny", "block") and m.pct >= 100
+    return {"limit": m.limit.key, "value": round(m.value, 6), "limit_value": m.limit.amount, "unit": m.limit.unit,
+            "pct_of_limit": round(m.pct, 1), "warn": m.limit.warn, "action": m.limit.action,
+            "armed": armed and not overridden, "period": m.period, "what": m.label,
+            "forecast": m.forecast, "forecast_kind": "runs_out_ms" if m.limit.kind in ("window", "week")
+            else "value_at_period_end" if m.forecast is not None else None}
+
 
 def status(args: argparse.Namespace) -> int:
-    """STUB: each limit, its value now, the forecast at the current pace, which actions are armed."""
+    """Each limit, its value now, the forecast at the current pace, and which actions are armed."""
+    measures, overridden = _measures(args)
+    rows = [_row(m, overridden) for m in measures]
+    if args.json:
+        print(json.dumps({"schema_version": 1, "report": "budget_status", "rows": rows,
+                          "override_until_ms": (read_override() or {}).get("until_ms") if overridden else None},
+                         indent=2))
+        return 0
+    if not rows:
+        print("No budgets configured. Example: ccledger budget set session.tokens=2000000 session.action=deny")
+        return 0
+    from ..hot import render
+    for m, row in zip(measures, rows):
+        forecast = ""
+        if row["forecast_kind"] == "runs_out_ms":
+            forecast = f"; runs out at {render.clock(m.forecast, int(time.time() * 1000))}"
+        elif row["forecast_kind"]:
+            forecast = f"; {render.money(m.forecast)} by the end of the period at this pace"
+        state = "ARMED" if row["armed"] else ("lifted by override" if overridden and m.pct >= 100 else "")
+        print(f"{row['limit']:<24} {row['pct_of_limit']:>6.1f}%  {m.label}{forecast}  "
+              f"[{row['action']}{' ' + state if state else ''}]")
+    if overridden:
+        print(f"override in force until {_clock(read_override()['until_ms'])}")
     return 0
 
 
 def check(args: argparse.Namespace) -> int:
-    """STUB: exit errors.BUDGET_EXCEEDED when a limit is crossed (for scripts)."""
-    return 0
+    """Exit 3 (BUDGET_EXCEEDED) when any limit is at or past 100%, for scripts and CI."""
+    from ..errors import BUDGET_EXCEEDED
+    measures, overridden = _measures(args)
+    over = [m for m in measures if m.pct >= 100]
+    if args.json:
+        print(json.dumps({"schema_version": 1, "report": "budget_check", "exceeded": [
+            _row(m, overridden) for m in over]}, indent=2))
+    else:
+        for m in over:
+            print(f"over budget: {m.limit.key}: {m.label} ({m.pct:.0f}% of the limit)")
+        if not over:
+            print("within every budget")
+    return BUDGET_EXCEEDED if over else 0
 
 
-# ---- end of stubs ----
 
 COMMANDS = {"set": set_, "unset": unset, "show": show, "override": override, "status": status, "check": check}
 

@@ -89,6 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
                          ("check", "exit 3 when a limit is crossed (for scripts)")):
         a = actions.add_parser(action, help=text)
         a.add_argument("--json", action="store_true")
+        a.add_argument("--session", metavar="ID", help="for session limits (default: the latest session)")
+        a.add_argument("--cwd", metavar="PATH", help="whose project overrides apply (default: here)")
     p.set_defaults(module="budget_cmd")
 
     p = sub.add_parser("rebuild", help="re-derive the ledger from the transcripts (after a parser upgrade)")

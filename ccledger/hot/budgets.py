@@ -46,13 +46,16 @@ class Limit:
 
 
 class Measure:
-    """One limit's value now. period: what a crossing is remembered for (window reset, day, session...)."""
-    __slots__ = ("limit", "value", "period", "until_ms", "label", "note")
+    """One limit's value now. period: what a crossing is remembered for (window reset, day, session...);
+    forecast: the value at the period's end at the average pace so far (costs), or when a window runs out
+    (epoch ms), when known."""
+    __slots__ = ("limit", "value", "period", "until_ms", "label", "note", "forecast")
 
     def __init__(self, limit: Limit, value: float, period: str, until_ms: int | None, label: str,
-                 note: str = "") -> None:
+                 note: str = "", forecast: float | None = None) -> None:
         self.limit, self.value, self.period, self.until_ms, self.label, self.note = \
             limit, value, period, until_ms, label, note
+        self.forecast = forecast
 
     @property
     def pct(self) -> float:
@@ -180,7 +183,7 @@ def measure(conn: sqlite3.Connection, found: list[Limit], session: str | None, n
                     f", resets in {render.duration(w.reset_ms - now_ms)}" if w.reset_ms else "") + (
                     f", at this pace it runs out at {render.clock(w.runs_out_ms, now_ms)}" if w.runs_out_ms else "")
                 out.append(Measure(limit, w.pct, str(w.reset_ms or w.start_ms), w.reset_ms,
-                                   f"{name} at {render.pct(w.pct)}", note))
+                                   f"{name} at {render.pct(w.pct)}", note, w.runs_out_ms))
         elif kind in ("daily", "weekly", "monthly"):
             start, end, name = _local_start(now_ms, kind)
             cost = conn.execute("SELECT SUM(cost_usd) FROM api_calls WHERE ts_ms >= ? AND ts_ms < ?",
@@ -188,7 +191,7 @@ def measure(conn: sqlite3.Connection, found: list[Limit], session: str | None, n
             pace = cost / max(now_ms - start, 1) * (end - start)
             noun = {"daily": "today's", "weekly": "this week's", "monthly": "this month's"}[kind]
             out.append(Measure(limit, cost, name, end, f"{noun} cost {render.money(cost)} of "
-                               f"{render.money(limit.amount)}", f", {render.money(pace)} at this pace"))
+                               f"{render.money(limit.amount)}", f", {render.money(pace)} at this pace", pace))
         elif kind == "session" and session:
             tokens = conn.execute("SELECT SUM(total_tokens) FROM api_calls WHERE session_id=?",
                                   (session,)).fetchone()[0] or 0
