@@ -161,6 +161,78 @@ def ensure_history(size: str) -> History:
     return History(root, size, expected, True, seconds)
 
 
+CURRENT = {"sessions": 1, "lines": 20000, "projects": 1, "days": 1, "seed": 50}   # one ~49 MB session
+CURRENT_MAX_AGE_S = 3600   # regenerate the current session when its last line is older than this
+
+
+def _last_timestamp_ms(path: Path, tail: int = 1 << 16) -> int | None:
+    with open(path, "rb") as handle:
+        handle.seek(max(0, os.path.getsize(path) - tail))
+        data = handle.read()
+    for raw in reversed(data.split(b"\n")):
+        try:
+            obj = json.loads(raw)
+        except ValueError:
+            continue
+        if isinstance(obj, dict) and isinstance(obj.get("timestamp"), str):
+            return _ms(obj["timestamp"])
+    return None
+
+
+def ensure_current() -> History:
+    """A second CLAUDE_CONFIG_DIR (bench/out/current-50mb/) holding one ~49 MB session that ends just now:
+    the transcript of the session a status line is drawn for.
+
+    The generator spreads 20,000 lines over about two days from `--now - 1 day`, so the session would end
+    in the future; it is generated with `--now` moved back by that span (learnt from the previous
+    generation, which is therefore done twice the first time) so its last line is a minute old. Its own
+    seed keeps its ids apart from the history's. Reused while under an hour old.
+    """
+    gen = generator()
+    root = OUT / "current-50mb"
+    args = ["large", *(x for k, v in CURRENT.items() for x in (f"--{k}", str(v)))]
+    stamp_base = {"args": args, "generator_sha256": _sha256(gen)}
+    old: dict = {}
+    try:
+        old = json.loads((root / STAMP).read_text())
+    except (OSError, ValueError):
+        pass
+    if root.exists():
+        undo_appends(root)
+    if all(old.get(k) == v for k, v in stamp_base.items()) and root.exists():
+        try:
+            expected = json.loads((root / "expected.json").read_text())
+            files = sorted((root / "projects").rglob("*.jsonl"))
+            last = _last_timestamp_ms(files[0]) if files else None
+            if (file_bytes(root) == expected["bytes"] and last is not None
+                    and 0 <= time.time() * 1000 - last <= CURRENT_MAX_AGE_S * 1000):
+                return History(root, "current", expected, False, 0.0)
+        except (OSError, ValueError, KeyError, IndexError):
+            pass
+    OUT.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    span = old.get("span_ms") if all(old.get(k) == v for k, v in stamp_base.items()) else None
+    for attempt in range(2):
+        target = time.time() * 1000 - 60_000
+        now_ms = int(target - span) if span is not None else int(target)
+        log(f"generating the current session into {root} (python3 {gen.name} {' '.join(args)}) ...")
+        done = subprocess.run([sys.executable, str(gen), *args, "--now", _iso(now_ms), "--out", str(root),
+                               "--force"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        if done.returncode != 0:
+            raise BenchError(f"history generator failed:\n{done.stderr[-2000:]}")
+        last = _last_timestamp_ms(sorted((root / "projects").rglob("*.jsonl"))[0])
+        if last is None:
+            raise BenchError(f"{root}: no timestamp in the generated session")
+        if span is not None and abs(last - target) < 5 * 60_000:
+            break
+        span = last - now_ms   # the same for every --now: the generator draws the same numbers
+    (root / STAMP).write_text(json.dumps({**stamp_base, "span_ms": span}))
+    expected = json.loads((root / "expected.json").read_text())
+    seconds = time.monotonic() - started
+    log(f"  {expected['bytes'] / MB:,.0f} MB in {seconds:.0f} s")
+    return History(root, "current", expected, True, seconds)
+
+
 # ------------------------------------------------------------------------------------------ ccusage
 
 def _native_package() -> str:
@@ -206,6 +278,152 @@ def ensure_ccusage(version: str = CCUSAGE_VERSION) -> list[str]:
         if done.returncode != 0 or not binary.exists():
             raise Unavailable(f"npm install of ccusage@{version} failed:\n{(done.stderr or done.stdout)[-2000:]}")
     return [str(binary)]
+
+
+CCSTATUSLINE_VERSION = "2.2.30"
+
+
+def ensure_ccstatusline(version: str = CCSTATUSLINE_VERSION) -> Path:
+    """ccstatusline's entry script (`node <it>` renders a status line from stdin).
+
+    $CCLEDGER_BENCH_CCSTATUSLINE may name an npm prefix or package folder that has it (for example
+    /work/tools/ccusage) or the script itself; otherwise it is installed into bench/out/node with npm
+    (beside ccusage: npm keeps both in that prefix's package.json).
+    """
+    explicit = os.environ.get("CCLEDGER_BENCH_CCSTATUSLINE")
+    if explicit:
+        path = Path(explicit)
+        for candidate in (path, path / "dist" / "ccstatusline.js",
+                          path / "node_modules" / "ccstatusline" / "dist" / "ccstatusline.js"):
+            if candidate.is_file():
+                return candidate
+        raise Unavailable(f"CCLEDGER_BENCH_CCSTATUSLINE={explicit}: no ccstatusline there")
+    prefix = OUT / "node"
+    script = prefix / "node_modules" / "ccstatusline" / "dist" / "ccstatusline.js"
+    if _installed_version(prefix, "ccstatusline") != version or not script.is_file():
+        npm = shutil.which("npm")
+        if not npm:
+            raise Unavailable("npm not found: cannot install the ccstatusline baseline")
+        log(f"installing ccstatusline@{version} into {prefix} ...")
+        prefix.mkdir(parents=True, exist_ok=True)
+        done = subprocess.run([npm, "install", "--prefix", str(prefix), "--no-audit", "--no-fund",
+                               "--loglevel=error", f"ccstatusline@{version}"], capture_output=True, text=True)
+        if done.returncode != 0 or not script.is_file():
+            raise Unavailable(f"npm install of ccstatusline@{version} failed:\n{(done.stderr or done.stdout)[-2000:]}")
+    return script
+
+
+# ------------------------------------------------------------------------------------------ hot entries
+
+@dataclass
+class HotEnv:
+    """ccledger installed as install.py installs it: a venv holding a regular (non-editable) copy.
+
+    Claude Code runs the hooks as `<python> -S <site-packages>/ccledger/hot/launch.py hook` (exec form,
+    payload on stdin) and the status line as the shell command `'<python>' -S '<launch.py>' statusline`.
+    """
+    venv: Path
+    python: str
+    site_packages: str
+    rebuilt: bool
+    seconds: float
+    source_sha256: str
+
+    @property
+    def launch(self) -> str:
+        return os.path.join(self.site_packages, "ccledger", "hot", "launch.py")
+
+    def hook(self) -> list[str]:
+        return [self.python, "-S", self.launch, "hook"]
+
+    def statusline(self) -> list[str]:
+        return [self.python, "-S", self.launch, "statusline"]
+
+    def statusline_shell(self) -> str:
+        """The statusLine command exactly as the installer writes it (every path single-quoted)."""
+        def quote(arg: str) -> str:
+            return "'" + arg.replace("'", "'\"'\"'") + "'"
+        return f"{quote(self.python)} -S {quote(self.launch)} statusline"
+
+    def ccledger(self) -> list[str]:
+        return [str(self.venv / "bin" / "ccledger")]
+
+
+def source_sha256(tree: Path) -> str:
+    """What the bench venv is keyed by: every file of the package (bytecode aside) and pyproject.toml."""
+    digest = hashlib.sha256()
+    files = sorted(p for p in (tree / "ccledger").rglob("*")
+                   if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc")
+    for path in [*files, tree / "pyproject.toml"]:
+        digest.update(str(path.relative_to(tree)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def _site_packages(python: Path) -> str | None:
+    try:
+        done = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                              capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return done.stdout.strip() if done.returncode == 0 else None
+
+
+def ensure_hot_venv() -> HotEnv:
+    """bench/out/venv: `python -m venv` + `pip install <a snapshot of the repo>` (not editable), made
+    again when the package source changed (keyed by source_sha256). The snapshot (bench/out/venv-src)
+    keeps pip's build folders out of the work tree and pins what was installed while files change."""
+    venv = OUT / "venv"
+    stamp = venv / ".bench-stamp.json"
+    python = venv / "bin" / "python"
+    want = source_sha256(REPO)
+    try:
+        ok = json.loads(stamp.read_text())["source_sha256"] == want
+    except (OSError, ValueError, KeyError):
+        ok = False
+    site = _site_packages(python) if ok and python.exists() else None
+    if site and os.path.isfile(os.path.join(site, "ccledger", "hot", "launch.py")):
+        return HotEnv(venv, str(python), site, False, 0.0, want)
+    started = time.monotonic()
+    src = OUT / "venv-src"
+    shutil.rmtree(src, ignore_errors=True)
+    shutil.copytree(REPO / "ccledger", src / "ccledger", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
+        if (REPO / name).exists():
+            shutil.copy2(REPO / name, src / name)
+    got = source_sha256(src)
+    log(f"installing ccledger (source {got[:12]}) into {venv} (python -m venv; pip install, not editable) ...")
+    shutil.rmtree(venv, ignore_errors=True)
+    env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    for argv in ([sys.executable, "-m", "venv", str(venv)],
+                 [str(python), "-m", "pip", "install", "--disable-pip-version-check", "--no-input", "--quiet",
+                  str(src)],
+                 [str(python), "-m", "compileall", "-q", "-j", "0", str(venv / "lib")]):
+        done = subprocess.run(argv, env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+        if done.returncode != 0:
+            raise Unavailable(f"{shlex.join(argv)} failed:\n{(done.stderr or done.stdout)[-2000:]}")
+    site = _site_packages(python)
+    if not site or not os.path.isfile(os.path.join(site, "ccledger", "hot", "launch.py")):
+        raise BenchError(f"pip installed into {venv}, but ccledger/hot/launch.py is not in its site-packages")
+    stamp.write_text(json.dumps({"source_sha256": got, "installed": time.strftime("%Y-%m-%dT%H:%M:%S")}))
+    seconds = time.monotonic() - started
+    log(f"  done in {seconds:.0f} s")
+    return HotEnv(venv, str(python), site, True, seconds, got)
+
+
+def python3_on_path() -> dict:
+    """`python3` as the issue text runs it: whatever PATH finds (here possibly a pyenv shim script)."""
+    found = shutil.which("python3")
+    info = {"path": found, "resolved": None, "shim": False}
+    if found:
+        real = os.path.realpath(found)
+        info["resolved"] = real
+        try:
+            with open(real, "rb") as handle:
+                info["shim"] = handle.read(2) == b"#!"   # a script that execs the real interpreter
+        except OSError:
+            pass
+    return info
 
 
 # ------------------------------------------------------------------------------------------ timing
@@ -328,24 +546,45 @@ class Stats:
                    min(times), max(times), list(times))
 
 
-def hyperfine(commands: dict[str, list[str]], env: dict, warmup: int = 1, min_runs: int = 3,
-              max_runs: int | None = None) -> dict[str, Stats]:
-    """Time each command with hyperfine (no shell, output discarded); name -> Stats in seconds."""
+def hyperfine(commands: dict[str, list[str] | str], env: dict, warmup: int = 1, min_runs: int = 3,
+              max_runs: int | None = None, *, shell: str = "none", prepare: dict[str, list[str] | str] | None = None,
+              cwd: Path | None = None, rounds: int = 1) -> dict[str, Stats]:
+    """Time each command with hyperfine (output discarded); name -> Stats in seconds.
+
+    A command is an argv list, or a shell string (with `shell`, e.g. "sh", for a stdin redirect: hyperfine
+    1.15 has no --input; it subtracts the shell's own start-up from every time). `prepare` maps a command's
+    name to what runs, untimed, before each of its runs (warmups included); the others get `true`.
+    With `rounds` > 1 hyperfine is run that many times, the command order reversed every other round, and
+    the times are pooled: a crude interleaving against load drifting during the run.
+    """
     exe = shutil.which("hyperfine")
     if not exe:
         raise Unavailable("hyperfine not found (apt-get install hyperfine)")
-    with tempfile.NamedTemporaryFile("r", suffix=".json") as export:
-        argv = [exe, "--shell=none", "--style", "none", "--warmup", str(warmup), "--min-runs", str(min_runs),
-                "--export-json", export.name]
-        if max_runs:
-            argv += ["--max-runs", str(max_runs)]
-        for name, command in commands.items():
-            argv += ["--command-name", name, shlex.join(command)]
-        done = subprocess.run(argv, env=env, capture_output=True, text=True)
-        if done.returncode != 0:
-            raise BenchError(f"hyperfine failed:\n{(done.stderr or done.stdout)[-2000:]}")
-        results = json.loads(export.read())["results"]
-    return {r["command"]: Stats.of(r["times"]) for r in results}
+    if shell == "none" and any(isinstance(cmd, str) for cmd in commands.values()):
+        raise ValueError("a shell string needs shell=")
+
+    def text(command: list[str] | str) -> str:
+        return command if isinstance(command, str) else shlex.join(command)
+
+    times: dict[str, list[float]] = {name: [] for name in commands}
+    for number in range(max(1, rounds)):
+        names = list(commands) if number % 2 == 0 else list(reversed(commands))
+        with tempfile.NamedTemporaryFile("r", suffix=".json") as export:
+            argv = [exe, f"--shell={shell}", "--style", "none", "--warmup", str(warmup), "--min-runs",
+                    str(min_runs), "--export-json", export.name]
+            if max_runs:
+                argv += ["--max-runs", str(max_runs)]
+            if prepare:
+                for name in names:
+                    argv += ["--prepare", text(prepare.get(name) or ["true"])]
+            for name in names:
+                argv += ["--command-name", name, text(commands[name])]
+            done = subprocess.run(argv, env=env, capture_output=True, text=True, cwd=cwd)
+            if done.returncode != 0:
+                raise BenchError(f"hyperfine failed:\n{(done.stderr or done.stdout)[-2000:]}")
+            for result in json.loads(export.read())["results"]:
+                times[result["command"]].extend(result["times"])
+    return {name: Stats.of(values) for name, values in times.items()}
 
 
 # ------------------------------------------------------------------------------------------ ledgers
@@ -472,12 +711,14 @@ class Appended:
     keys: set = field(default_factory=set, repr=False)
 
 
-def append_usage(root: Path, path: Path, nbytes: int, seed: int) -> Appended:
+def append_usage(root: Path, path: Path, nbytes: int, seed: int, one_turn: bool = False) -> Appended:
     """Append about `nbytes` of new turns to `path`, shaped like its own last turn.
 
     Every copy gets new message ids, request ids, tool ids and uuids (parentUuid chained), later
     timestamps and its own token counts, so it is genuinely new usage; returns what it adds up to.
     The original size is journalled first so undo_appends() restores the generated history.
+    With `one_turn`, a single copy is written instead, its largest text (the tool result) grown or
+    cut so that the turn is about `nbytes`: one API response, as after one assistant message.
     """
     journal = root / JOURNAL
     sizes = json.loads(journal.read_text()) if journal.exists() else {}
@@ -508,6 +749,7 @@ def append_usage(root: Path, path: Path, nbytes: int, seed: int) -> Appended:
         write, read = rng.randint(100, 3000), rng.randint(15_000, 160_000)
         tool_ids = []
         best: dict[tuple, int] = {}
+        turn: list[dict] = []
         for index, obj in enumerate(template):
             line = json.loads(json.dumps(obj))
             line["uuid"] = ids.uuid()
@@ -543,7 +785,11 @@ def append_usage(root: Path, path: Path, nbytes: int, seed: int) -> Appended:
                         block["tool_use_id"] = mapping.get(old) or (tool_ids[-1] if tool_ids else fresh(old))
                 if "promptId" in line:
                     line["promptId"] = ids.uuid()
-            encoded = (json.dumps(line, separators=(",", ":"), ensure_ascii=False) + "\n").encode()
+            turn.append(line)
+        if one_turn:
+            _resize_turn(turn, nbytes)
+        for line in turn:
+            encoded = _encode(line)
             out.append(encoded)
             result.bytes += len(encoded)
             result.lines += 1
@@ -553,9 +799,56 @@ def append_usage(root: Path, path: Path, nbytes: int, seed: int) -> Appended:
                 result.keys.add(key)
                 result.api_calls += 1
                 result.total_tokens += total
+        if one_turn:
+            break
     with open(path, "ab") as handle:
         handle.write(b"".join(out))
     return result
+
+
+def _encode(line: dict) -> bytes:
+    return (json.dumps(line, separators=(",", ":"), ensure_ascii=False) + "\n").encode()
+
+
+FILLER = ("the module returns a value for each path; the handler updates the config and the test checks "
+          "the result of the function in the file ")
+
+
+def _text_slots(lines: list[dict]):
+    """(container, key) of every string a turn carries as text: tool results first, then text/thinking."""
+    results, texts = [], []
+    for line in lines:
+        msg = line.get("message") if isinstance(line.get("message"), dict) else {}
+        content = msg.get("content") if isinstance(msg.get("content"), list) else []
+        for block in content:
+            if not isinstance(block, dict):
+                continue
+            if block.get("type") == "tool_result":
+                if isinstance(block.get("content"), str):
+                    results.append((block, "content"))
+                elif isinstance(block.get("content"), list):
+                    results += [(b, "text") for b in block["content"]
+                                if isinstance(b, dict) and isinstance(b.get("text"), str)]
+            elif block.get("type") in ("text", "thinking") and isinstance(block.get(block["type"]), str):
+                texts.append((block, block["type"]))
+    return results or texts
+
+
+def _resize_turn(lines: list[dict], nbytes: int) -> None:
+    """Grow or cut the largest text of a turn so that its encoded lines add up to about nbytes."""
+    slots = _text_slots(lines)
+    if not slots:
+        return
+    holder, key = max(slots, key=lambda slot: len(slot[0][slot[1]]))
+    for _ in range(4):
+        delta = nbytes - sum(len(_encode(line)) for line in lines)
+        if abs(delta) < 64:
+            return
+        text = holder[key]
+        if delta > 0:
+            holder[key] = text + (FILLER * (delta // len(FILLER) + 1))[:delta]
+        else:
+            holder[key] = text[:max(16, len(text) + delta)]
 
 
 def pick_transcript(root: Path) -> Path:
@@ -565,6 +858,133 @@ def pick_transcript(root: Path) -> Path:
     if not files:
         raise BenchError(f"no transcripts under {root}/projects")
     return max(sorted(files), key=lambda p: p.stat().st_size)
+
+
+def main_transcripts(root: Path) -> list[Path]:
+    """Every main-session transcript (not subagents), largest first (ties by path)."""
+    files = [Path(folder) / n for folder, _, names in os.walk(root / "projects") for n in names
+             if n.endswith(".jsonl") and "subagents" not in folder]
+    return sorted(sorted(files), key=lambda p: -p.stat().st_size)
+
+
+def append_turn_command(root: Path, path: Path, nbytes: int, log_path: Path, seed_base: int) -> list[str]:
+    """A command (for hyperfine --prepare) appending one new turn of about nbytes to path, logged."""
+    return [sys.executable, str(Path(__file__).resolve()), "append-turn", str(root), str(path), str(nbytes),
+            str(log_path), "--seed-base", str(seed_base)]
+
+
+def appended_totals(log_path: Path) -> dict:
+    """What the append-turn commands logged in log_path added up to."""
+    total = {"turns": 0, "bytes": 0, "lines": 0, "api_calls": 0, "total_tokens": 0}
+    if log_path.exists():
+        for line in log_path.read_text().splitlines():
+            entry = json.loads(line)
+            total["turns"] += 1
+            for key in ("bytes", "lines", "api_calls", "total_tokens"):
+                total[key] += entry[key]
+    return total
+
+
+def _append_turn_cli(root: str, path: str, nbytes: int, log_path: str, seed_base: int) -> None:
+    count = 0
+    if os.path.exists(log_path):
+        with open(log_path) as handle:
+            count = sum(1 for _ in handle)
+    added = append_usage(Path(root), Path(path), nbytes, seed=seed_base + count, one_turn=True)
+    with open(log_path, "a") as handle:
+        handle.write(json.dumps({"bytes": added.bytes, "lines": added.lines, "api_calls": added.api_calls,
+                                 "total_tokens": added.total_tokens}) + "\n")
+
+
+def hook_payloads(post: dict, stop: dict, session_id: str, transcript: str) -> tuple[dict, dict, dict]:
+    """(PreToolUse, PostToolUse, Stop) payloads for one session, from the corpus' 2.1.332 shapes."""
+    post = dict(post, session_id=session_id, transcript_path=transcript)
+    pre = {k: v for k, v in post.items() if k not in ("tool_response", "duration_ms")}
+    pre["hook_event_name"] = "PreToolUse"
+    return pre, post, dict(stop, session_id=session_id, transcript_path=transcript)
+
+
+def hammer_tool_id(tag: str, proc: int, pair: int) -> str:
+    return f"toolu_01{tag}{proc:02d}{pair:06d}"
+
+
+def _hammer_cli(spec_path: str, index: int, out_path: str) -> None:
+    """One of the concurrent hook drivers: `events` hook processes in a row (PreToolUse, then PostToolUse
+    with the same tool_use_id), a Stop after every `stop_every`; started at the spec's wall-clock time."""
+    spec = json.loads(Path(spec_path).read_text())
+    session_id, transcript = spec["sessions"][index]
+    pre, post, stop = hook_payloads(spec["post"], spec["stop"], session_id, transcript)
+    argv = spec["argv"]
+    runs, faults = [], []
+
+    def call(kind: str, payload: dict) -> None:
+        data = json.dumps(payload).encode()
+        started = time.perf_counter()
+        done = subprocess.run(argv, input=data, capture_output=True)
+        runs.append((kind, time.perf_counter() - started))
+        if done.returncode != 0 or done.stdout or done.stderr:
+            faults.append({"kind": kind, "tool_use_id": payload.get("tool_use_id"), "rc": done.returncode,
+                           "stdout": done.stdout.decode(errors="replace")[-500:],
+                           "stderr": done.stderr.decode(errors="replace")[-2000:]})
+
+    delay = spec["start_at"] - time.time()
+    if delay > 0:
+        time.sleep(delay)
+    began = time.time()
+    for i in range(spec["events"]):
+        tool_id = hammer_tool_id(spec["tag"], index, i // 2)
+        call("pre" if i % 2 == 0 else "post", dict(pre if i % 2 == 0 else post, tool_use_id=tool_id))
+        if (i + 1) % spec["stop_every"] == 0:
+            call("stop", stop)
+    Path(out_path).write_text(json.dumps({"index": index, "began": began, "ended": time.time(), "runs": runs,
+                                          "faults": faults}))
+
+
+def burst(argv: list[str], payload: Path, env: dict, cwd: Path, n: int = 10, timeout: float = 120.0) -> list[dict]:
+    """Start n copies of argv at once (each with the payload on stdin), each timed from its own start to
+    its own exit: [{seconds, rc, stdout, stderr}]."""
+    gate = threading.Barrier(n)
+    results: list[dict] = [{} for _ in range(n)]
+
+    def one(i: int) -> None:
+        with open(payload, "rb") as stdin:
+            gate.wait()
+            started = time.perf_counter()
+            try:
+                proc = subprocess.Popen(argv, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                        env=env, cwd=cwd)
+                out, err = proc.communicate(timeout=timeout)
+                rc = proc.returncode
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                out, err = proc.communicate()
+                rc = "timeout"
+            results[i] = {"seconds": time.perf_counter() - started, "rc": rc,
+                          "stdout": out.decode(errors="replace"), "stderr": err.decode(errors="replace")}
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(n)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def error_log(home: Path) -> list[str]:
+    """The entries (first lines) of a ledger home's error log, rotated part included."""
+    entries = []
+    for name in ("errors.log.1", "errors.log"):
+        path = home / "logs" / name
+        if path.exists():
+            entries += [ln for ln in path.read_text(errors="replace").splitlines() if ln and not ln[0].isspace()]
+    return entries
+
+
+def copy_ledger(src: Path, dst: Path) -> None:
+    """A copy of a ledger home (its database with any WAL, config, state) whose writers have all exited."""
+    if dst.exists():
+        shutil.rmtree(dst)
+    shutil.copytree(src, dst, ignore=shutil.ignore_patterns("locks", "logs"))
 
 
 # ------------------------------------------------------------------------------------------ reporting
@@ -603,6 +1023,8 @@ def fmt(value: float | None, unit: str) -> str:
     if value is None:
         return "-"
     if unit == "s":
+        if value < 0.1:
+            return f"{value * 1000:.1f} ms"
         return f"{value * 1000:.0f} ms" if value < 1 else f"{value:.2f} s"
     if unit == "MB":
         return f"{value / MB:.0f} MB"
@@ -682,3 +1104,39 @@ def print_machine(info: dict, file=sys.stdout) -> None:
           f"load {' '.join(f'{x:.2f}' for x in load) if load else '?'}, kernel {info['kernel']}", file=file)
     print(f"python {info['python']} ({info['python_path']}), sqlite {info['sqlite']}, {info['ccledger']}, "
           f"{info['ccusage'] or 'ccusage: not used'}, node {info['node']}, {info['hyperfine']}", file=file)
+    if info.get("hot_python"):
+        on_path = info.get("python3_on_path") or {}
+        print(f"hot entries: {info['hot_python']} -S .../ccledger/hot/launch.py (bench venv, non-editable, source "
+              f"{info['hot_source_sha256'][:12]}{', just installed' if info.get('hot_venv_rebuilt') else ''}); "
+              f"python3 on PATH: {on_path.get('path')}"
+              f"{' (a shim script that execs the real interpreter)' if on_path.get('shim') else ''}", file=file)
+
+
+# ------------------------------------------------------------------------------------------ helper commands
+
+def _cli(argv: list[str]) -> int:
+    """Helpers the benchmarks run as commands: `append-turn` (a hyperfine --prepare) and `hammer`
+    (one concurrent hook driver)."""
+    import argparse
+    ap = argparse.ArgumentParser(prog="bench/common.py")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    turn = sub.add_parser("append-turn", help="append one new turn of about NBYTES to PATH and log it")
+    turn.add_argument("root")
+    turn.add_argument("path")
+    turn.add_argument("nbytes", type=int)
+    turn.add_argument("log")
+    turn.add_argument("--seed-base", type=int, default=0)
+    hammer = sub.add_parser("hammer", help="one concurrent hook driver")
+    hammer.add_argument("spec")
+    hammer.add_argument("index", type=int)
+    hammer.add_argument("out")
+    args = ap.parse_args(argv)
+    if args.cmd == "append-turn":
+        _append_turn_cli(args.root, args.path, args.nbytes, args.log, args.seed_base)
+    else:
+        _hammer_cli(args.spec, args.index, args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_cli(sys.argv[1:]))

@@ -5,13 +5,20 @@ It finds the ccledger package and hands over: a checkout this file lives in
 (`--plugin-dir`, or hooks wired by hand), else the environment `install.py`
 made in ccledger's data folder. If neither exists, SessionStart tells the
 user, once per session, how to install it; every other event stays silent.
+
+The plugin's slash commands use two more modes, which run the installed
+environment's own interpreter (the CLI needs its dependencies):
+`cli ARGS` runs `ccledger ARGS` (a `today` after --since/--until becomes
+today's date, since a command cannot compute it), and `setup ARGS` runs the
+installer (`python -m ccledger.install ARGS`).
 Standard library only; run with `python3 -S` for a fast start.
 """
 import os
 import sys
 
 NOT_INSTALLED = ("ccledger is enabled but its package is not installed, so this session is not recorded. "
-                 "From a ccledger checkout run `python3 install.py`, then restart Claude Code.")
+                 "From a ccledger checkout run `python3 install.py --env-only` (the plugin brings the hooks), "
+                 "then restart Claude Code.")
 
 
 def _data_dir() -> str:
@@ -46,6 +53,31 @@ def locate() -> str | None:
     return None
 
 
+def venv_python() -> str:
+    venv = os.path.join(_data_dir(), "venv")
+    return os.path.join(venv, "Scripts", "python.exe") if os.name == "nt" else os.path.join(venv, "bin", "python")
+
+
+def run_installed(which: str, args: list) -> int:
+    """`cli`/`setup` modes: hand over to the installed environment (exec, so its output is ours)."""
+    python = venv_python()
+    if not os.path.isfile(python):
+        print(NOT_INSTALLED.replace("this session is not recorded", "this command cannot run"))
+        return 0
+    if which == "cli":
+        import datetime
+        args = [datetime.date.today().isoformat() if a == "today" and i and args[i - 1] in ("--since", "--until")
+                else a for i, a in enumerate(args)]
+    command = [python, "-m", "ccledger.install" if which == "setup" else "ccledger.cli.main"] + args
+    os.environ.setdefault("COLUMNS", "120")  # tables for a chat, not an 80-column pipe
+    sys.stdout.flush()
+    if os.name == "nt":
+        import subprocess
+        return subprocess.call(command)
+    os.execv(python, command)
+    return 1
+
+
 def main(which: str) -> int:
     root = locate()
     if root is None:
@@ -64,4 +96,6 @@ def main(which: str) -> int:
 
 
 if __name__ == "__main__":
+    if sys.argv[1:2] in (["cli"], ["setup"]):
+        sys.exit(run_installed(sys.argv[1], sys.argv[2:]))
     sys.exit(main(sys.argv[1] if len(sys.argv) > 1 else "hook"))

@@ -19,7 +19,12 @@ def open_ledger() -> sqlite3.Connection:
         raise CcledgerError(str(exc)) from None
     except sqlite3.DatabaseError as exc:
         raise CcledgerError(f"cannot open the ledger: {exc}") from None
-    overrides = pricing.overrides_from_config(load_config().get("pricing", {}))
+    try:
+        overrides = pricing.overrides_from_config(load_config().get("pricing", {}))
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        conn.close()
+        raise CcledgerError(f"the [pricing] tables in the config are invalid ({exc!r}); "
+                            "`ccledger config check` shows where") from None
     pricing.publish(conn, overrides)
     return conn
 

@@ -102,6 +102,16 @@ def load(path: str) -> Loaded:
     return Loaded(path, real, True, raw, data, indent, newline)
 
 
+def enabled_plugin(data: dict) -> str | None:
+    """The id of an enabled ccledger plugin (`ccledger@<marketplace>`) in these settings, if any."""
+    plugins = data.get("enabledPlugins")
+    if isinstance(plugins, dict):
+        for plugin_id, enabled in plugins.items():
+            if isinstance(plugin_id, str) and plugin_id.split("@")[0] == "ccledger" and enabled is True:
+                return plugin_id
+    return None
+
+
 def render(data: dict, like: Loaded) -> bytes:
     """`data` as JSON in the style of the file it came from (indent, final newline)."""
     text = json.dumps(data, indent=like.indent, ensure_ascii=False)
@@ -223,11 +233,22 @@ def ensure_backup(loaded: Loaded) -> str | None:
     return target
 
 
+def unchanged_since(loaded: Loaded) -> bool:
+    try:
+        with open(loaded.real, "rb") as f:
+            return loaded.exists and f.read() == loaded.raw
+    except FileNotFoundError:
+        return not loaded.exists
+
+
 def write(loaded: Loaded, data: bytes) -> None:
-    """Write the new bytes where the file lives (through a symlink), keeping its mode."""
+    """Write the new bytes where the file lives (through a symlink), keeping its mode; refuse when
+    someone else (Claude Code, an editor) changed the file since it was read."""
     reason = atomic.read_only_reason(loaded.real)
     if reason:
         raise CcledgerError(f"cannot write {loaded.path}: {reason}")
+    if not unchanged_since(loaded):
+        raise CcledgerError(f"{loaded.path} changed while ccledger was editing it; run the command again")
     try:
         os.makedirs(os.path.dirname(loaded.real), exist_ok=True)
         atomic.write(loaded.real, data)
