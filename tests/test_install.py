@@ -1,0 +1,465 @@
+"""install.py as a specification, on real files in temp homes (tests/conftest.py `isolated`).
+
+The settings step runs with this interpreter and the checkout as its package folder (the hidden
+`--python`/`--site-packages` options), so no venv is made here; the hook commands it registers
+really run. The one test that makes the venv and pip installs is marked e2e (test_real_install_*).
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO
+
+from ccledger import hookspec
+from ccledger.hot import paths
+from ccledger.install import cli, entries, state
+
+LAUNCH = str(REPO / "ccledger" / "hot" / "launch.py")
+OURS = {"type": "command", "command": sys.executable, "args": ["-S", LAUNCH, "hook"]}
+OUR_STATUSLINE = f"'{sys.executable}' -S '{LAUNCH}' statusline"
+
+
+def run(*args: str, python: bool = True, cwd: str | None = None) -> tuple[int, str, str]:
+    """install.py's main in-process (stdin is not a terminal under pytest, so it asks nothing)."""
+    argv = list(args)
+    if python:
+        argv += ["--python", sys.executable, "--site-packages", str(REPO), "--no-ingest"]
+    out, err = io.StringIO(), io.StringIO()
+    old = os.getcwd()
+    try:
+        if cwd:
+            os.chdir(cwd)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = cli.main(argv, checkout=str(REPO))
+            except SystemExit as exc:
+                code = int(exc.code or 0)
+    finally:
+        os.chdir(old)
+    return code, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture
+def settings_file(claude_dir) -> Path:
+    return claude_dir / "settings.json"
+
+
+def ours_in(data: dict) -> list[tuple[str, dict]]:
+    return [(event, h) for event, _, h in entries.handlers(data.get("hooks")) if entries.is_ours(h)]
+
+
+def snapshot(root: Path) -> dict:
+    return {str(p): (p.read_bytes() if p.is_file() else None) for p in sorted(root.rglob("*"))}
+
+
+def install_state() -> dict:
+    return json.loads(Path(state.state_path()).read_text())
+
+
+# -- install --------------------------------------------------------------------------------------
+
+def test_fresh_install_writes_every_hook_and_the_statusline(settings_file):
+    code, out, err = run()
+    assert (code, err) == (0, "")
+    data = json.loads(settings_file.read_text())
+    assert data["hooks"] == hookspec.hooks_block(sys.executable, ["-S", LAUNCH, "hook"])
+    assert data["statusLine"] == {"type": "command", "command": OUR_STATUSLINE, "padding": 0}
+    for event, (run_async, timeout) in hookspec.EVENTS.items():
+        (group,) = data["hooks"][event]
+        assert group["hooks"] == [{**OURS, "timeout": timeout, **({"async": True} if run_async else {})}]
+    entry = install_state()["installs"][str(settings_file)]
+    assert entry["saved_statusline"] is None and entry["backup"] is None and entry["scope"] == "user"
+    assert entry["written_sha256"] == state.sha256(settings_file.read_bytes())
+    assert "written to" in out and not Path(str(settings_file) + ".ccledger-backup").exists()
+
+
+def test_registered_hook_command_really_runs(settings_file):
+    run()
+    handler = json.loads(settings_file.read_text())["hooks"]["PostToolUse"][0]["hooks"][0]
+    done = subprocess.run([handler["command"], *handler["args"]], input=b'{"hook_event_name": "Nope"}',
+                          capture_output=True, timeout=30)
+    assert (done.returncode, done.stdout) == (0, b"")
+
+
+def test_reinstall_adds_no_duplicates_and_changes_no_byte(settings_file):
+    run()
+    first = settings_file.read_bytes()
+    code, out, _ = run()
+    assert code == 0 and "already in" in out
+    assert settings_file.read_bytes() == first
+    assert len(ours_in(json.loads(first))) == len(hookspec.EVENTS)
+
+
+def test_foreign_hooks_of_the_same_event_are_kept_in_place(settings_file):
+    foreign_stop = {"matcher": "", "hooks": [{"type": "command", "command": "say done", "timeout": 5}]}
+    foreign_pre = {"matcher": "Bash", "hooks": [{"type": "command", "command": "/usr/local/bin/guard"}]}
+    settings_file.write_text(json.dumps({"hooks": {"Stop": [foreign_stop], "PreToolUse": [foreign_pre],
+                                                   "Notification": [foreign_stop]}}, indent=2))
+    original = settings_file.read_bytes()
+    assert run()[0] == 0
+    hooks = json.loads(settings_file.read_text())["hooks"]
+    assert list(hooks)[:3] == ["Stop", "PreToolUse", "Notification"]
+    assert hooks["Stop"][0] == foreign_stop and hooks["PreToolUse"][0] == foreign_pre
+    assert hooks["Notification"] == [foreign_stop]
+    assert len(hooks["Stop"]) == 2 and entries.is_ours(hooks["Stop"][1]["hooks"][0])
+    assert run("--uninstall", python=False)[0] == 0
+    assert settings_file.read_bytes() == original
+
+
+def test_a_statusline_the_user_had_is_saved_and_chained(settings_file):
+    theirs = {"type": "command", "command": "~/.claude/my-line.sh", "padding": 2, "refreshInterval": 5}
+    settings_file.write_text(json.dumps({"model": "opus", "statusLine": theirs, "theme": "dark"}, indent=2))
+    assert run()[0] == 0
+    data = json.loads(settings_file.read_text())
+    assert list(data) == ["model", "statusLine", "theme", "hooks"]  # replaced in place
+    assert data["statusLine"]["command"] == OUR_STATUSLINE
+    assert install_state()["installs"][str(settings_file)]["saved_statusline"] == theirs
+    run()  # ours is there now: it must not be saved over theirs (never chain ourselves)
+    assert install_state()["installs"][str(settings_file)]["saved_statusline"] == theirs
+    code, out, _ = run("--uninstall", python=False)
+    assert code == 0 and "status line is back" in out
+    assert json.loads(settings_file.read_text())["statusLine"] == theirs
+
+
+def test_unusual_key_order_and_nesting_survive(settings_file):
+    original = {"zzz": {"b": 2, "a": 1}, "hooks": {"SessionEnd": [], "Stop": []}, "env": {"Z": "1", "A": "2"},
+                "permissions": {"deny": ["Read(.env)"], "allow": ["Bash(ls:*)"]}, "aaa": [3, 1, 2]}
+    settings_file.write_text(json.dumps(original, indent=4))
+    assert run()[0] == 0
+    data = json.loads(settings_file.read_text())
+    assert list(data) == list(original) + ["statusLine"]
+    assert list(data["zzz"]) == ["b", "a"] and list(data["env"]) == ["Z", "A"]
+    assert list(data["hooks"])[:2] == ["SessionEnd", "Stop"]
+    assert data["permissions"] == original["permissions"] and data["aaa"] == [3, 1, 2]
+    assert settings_file.read_text().startswith('{\n    "zzz"')  # the file's own indent is kept
+
+
+def test_file_mode_is_kept_and_a_symlinked_file_stays_a_link(claude_dir, tmp_path):
+    dotfiles = tmp_path / "dotfiles" / "claude-settings.json"
+    dotfiles.parent.mkdir()
+    dotfiles.write_text('{"model": "sonnet"}\n')
+    dotfiles.chmod(0o600)
+    (claude_dir / "settings.json").symlink_to(dotfiles)
+    assert run()[0] == 0
+    assert (claude_dir / "settings.json").is_symlink()
+    assert stat.S_IMODE(dotfiles.stat().st_mode) == 0o600
+    assert "hooks" in json.loads(dotfiles.read_text())
+    assert run("--uninstall", python=False)[0] == 0
+    assert dotfiles.read_text() == '{"model": "sonnet"}\n' and (claude_dir / "settings.json").is_symlink()
+
+
+def test_claude_config_dir_is_honoured_first_entry_of_a_list(tmp_path, monkeypatch):
+    first, second = tmp_path / "cfg-a", tmp_path / "cfg-b"
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", f"{first},{second}")
+    assert run()[0] == 0
+    assert "hooks" in json.loads((first / "settings.json").read_text())
+    assert not (second / "settings.json").exists()
+    assert not (tmp_path / "home" / ".claude" / "settings.json").exists()
+
+
+def test_project_scope_writes_the_git_root_settings(tmp_path):
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    (repo / "src" / "deep").mkdir(parents=True)
+    assert run("--scope", "project", cwd=str(repo / "src" / "deep"))[0] == 0
+    target = repo / ".claude" / "settings.json"
+    assert "statusLine" in json.loads(target.read_text())
+    assert install_state()["installs"][str(target)]["scope"] == "project"
+    assert not (tmp_path / "home" / ".claude" / "settings.json").exists()
+
+
+def test_explicit_settings_path(tmp_path):
+    target = tmp_path / "elsewhere" / "my-settings.json"
+    assert run("--settings", str(target))[0] == 0
+    assert "hooks" in json.loads(target.read_text())
+
+
+# -- marks ----------------------------------------------------------------------------------------
+
+def test_entries_of_older_versions_are_replaced_not_duplicated(settings_file):
+    old_hook = {"type": "command", "command": "python3 /old/checkout/hooks/ccledger_hook.py", "timeout": 30}
+    old_cli = {"type": "command", "command": "/home/me/.local/bin/ccledger-hook"}
+    foreign = {"type": "command", "command": "notify-send done"}
+    settings_file.write_text(json.dumps({
+        "hooks": {"Stop": [{"matcher": "*", "hooks": [old_hook]}, {"hooks": [foreign]}],
+                  "PreToolUse": [{"hooks": [foreign, old_cli]}],
+                  "Notification": [{"hooks": [old_cli]}]},
+        "statusLine": {"type": "command", "command": "python3 /old/checkout/statusline/ccledger_statusline.py"},
+    }))
+    assert run()[0] == 0
+    data = json.loads(settings_file.read_text())
+    hooks = data["hooks"]
+    assert [h for _, h in ours_in(data)] == [
+        {**OURS, "timeout": hookspec.EVENTS[e][1], **({"async": True} if hookspec.EVENTS[e][0] else {})}
+        for e, _ in ours_in(data)]
+    assert len(ours_in(data)) == len(hookspec.EVENTS)
+    assert hooks["Stop"][0]["hooks"][0]["args"][1] == LAUNCH  # took the old group's place
+    assert hooks["Stop"][1] == {"hooks": [foreign]}
+    assert hooks["PreToolUse"][0] == {"hooks": [foreign]}  # mixed group: only the old handler left it
+    assert "Notification" not in hooks  # an event we no longer hook: our old group is gone
+    assert install_state()["installs"][str(settings_file)]["saved_statusline"] is None
+
+
+def test_marks_recognise_every_prior_form_and_nothing_foreign():
+    for mark in entries.MARKS:
+        assert entries.is_ours({"type": "command", "command": f"python3 /x/{mark}"})
+    assert entries.is_ours({"type": "command", "command": "C:\\venv\\python.exe",
+                            "args": ["-S", "C:\\sp\\ccledger\\hot\\launch.py", "hook"]})
+    assert entries.is_ours({"type": "command", "command": "ccledger statusline"})
+    for foreign in ("ccusage statusline", "my-ccledger-wrapper.sh", "ccledger report daily; echo"):
+        assert not entries.is_ours({"type": "command", "command": foreign})
+    assert not entries.is_ours({"type": "http", "url": "http://x/ccledger/hot/launch.py"})
+
+
+# -- dry run --------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("existing", [None, '{"model": "opus"}\n'])
+def test_dry_run_prints_the_diff_and_writes_nothing(isolated, settings_file, existing):
+    if existing:
+        settings_file.write_text(existing)
+    before = snapshot(isolated)
+    code, out, _ = run("--dry-run", python=False)  # no --python: plans the venv without making it
+    assert code == 0
+    assert snapshot(isolated) == before
+    assert not Path(paths.venv_dir()).exists() and not Path(state.state_path()).exists()
+    added = [line for line in out.splitlines() if line.startswith("+") and not line.startswith("+++")]
+    assert any('"statusLine"' in line for line in added) and any('"PostToolUse"' in line for line in added)
+    assert os.path.join(paths.venv_dir(), "bin", "python") in out and "dry run" in out
+
+
+def test_dry_run_uninstall_writes_nothing(isolated, settings_file):
+    run()
+    before = snapshot(isolated)
+    code, out, _ = run("--uninstall", "--dry-run", python=False)
+    removed = [line for line in out.splitlines() if line.startswith("-") and not line.startswith("---")]
+    assert code == 0 and any('"statusLine"' in line for line in removed)
+    assert snapshot(isolated) == before
+
+
+# -- uninstall ------------------------------------------------------------------------------------
+
+def test_uninstall_restores_the_file_byte_for_byte(settings_file):
+    original = b'{\t"model":"opus",  "hooks" : {"Stop":[{"hooks":[{"type":"command","command":"x"}]}]},\n' \
+               b'\t"statusLine": {"type": "command", "command": "mine"}}'
+    settings_file.write_bytes(original)
+    assert run()[0] == 0
+    backup = Path(str(settings_file) + ".ccledger-backup")
+    assert backup.read_bytes() == original
+    run()  # a second install changes nothing about what uninstall restores
+    code, out, _ = run("--uninstall", python=False)
+    assert code == 0 and "restored exactly" in out
+    assert settings_file.read_bytes() == original
+    assert not backup.exists() and str(settings_file) not in install_state()["installs"]
+
+
+def test_uninstall_removes_a_file_the_install_created(settings_file):
+    run()
+    code, out, _ = run("--uninstall", python=False)
+    assert code == 0 and not settings_file.exists() and "did not exist" in out
+
+
+def test_uninstall_after_user_edits_removes_only_ours(settings_file):
+    theirs = {"type": "command", "command": "mine.sh"}
+    settings_file.write_text(json.dumps({"statusLine": theirs}))
+    run()
+    data = json.loads(settings_file.read_text())
+    data["model"] = "opus"
+    data["hooks"]["Stop"].append({"hooks": [{"type": "command", "command": "their-stop"}]})
+    settings_file.write_text(json.dumps(data, indent=2))
+    code, out, _ = run("--uninstall", python=False)
+    assert code == 0 and "changed since the install" in out
+    assert json.loads(settings_file.read_text()) == {
+        "statusLine": theirs, "hooks": {"Stop": [{"hooks": [{"type": "command", "command": "their-stop"}]}]},
+        "model": "opus"}
+
+
+def test_uninstall_leaves_a_statusline_the_user_set_after_the_install(settings_file):
+    run()
+    data = json.loads(settings_file.read_text())
+    data["statusLine"] = {"type": "command", "command": "newer-line.sh"}
+    settings_file.write_text(json.dumps(data))
+    code, out, _ = run("--uninstall", python=False)
+    assert code == 0 and "left as it is" in out
+    assert json.loads(settings_file.read_text()) == {"statusLine": {"type": "command", "command": "newer-line.sh"}}
+
+
+def test_uninstall_when_not_installed_is_a_noop(settings_file):
+    settings_file.write_text('{"model": "opus"}')
+    code, out, err = run("--uninstall", python=False)
+    assert (code, err) == (0, "") and "not installed" in out
+    assert settings_file.read_text() == '{"model": "opus"}'
+    assert run("--uninstall", "--settings", str(settings_file.parent / "absent.json"), python=False)[0] == 0
+
+
+# -- refusals -------------------------------------------------------------------------------------
+
+def test_malformed_settings_are_refused_with_line_and_column(isolated, settings_file):
+    broken = b'{\n  "model": "opus",\n  "hooks": {,}\n}\n'
+    settings_file.write_bytes(broken)
+    before = snapshot(isolated)
+    code, out, err = run()
+    assert code == 1 and out == ""
+    assert err.count("\n") == 1 and "line 3, column 13" in err and str(settings_file) in err
+    assert snapshot(isolated) == before  # untouched: no backup, no state, no venv
+
+
+@pytest.mark.parametrize("text, words", [
+    ('["not", "an", "object"]', "an array at the top"),
+    ('{"hooks": ["Stop"]}', '"hooks" is an array'),
+    ('{"hooks": {"Stop": {"hooks": []}}}', '"hooks"."Stop" is an object'),
+    (b'{"model": "\xff"}', "not UTF-8"),
+])
+def test_settings_of_the_wrong_shape_are_refused_with_a_hint(settings_file, text, words):
+    settings_file.write_bytes(text if isinstance(text, bytes) else text.encode())
+    code, out, err = run()
+    assert code == 1 and words in err and err.count("\n") == 1
+    assert settings_file.read_bytes() == (text if isinstance(text, bytes) else text.encode())
+
+
+def test_a_read_only_settings_file_gives_a_clear_error(settings_file):
+    # Tests run as root here, and root may write any file: the installer treats a file without
+    # any write bit as read-only (as editors do), which is what this checks. The test below checks
+    # the real EACCES path as an unprivileged user.
+    settings_file.write_text('{"model": "opus"}')
+    settings_file.chmod(0o444)
+    code, _, err = run()
+    assert code == 1 and "read-only" in err and err.count("\n") == 1
+    assert settings_file.read_text() == '{"model": "opus"}' and not Path(state.state_path()).exists()
+
+
+def test_a_read_only_folder_gives_a_clear_error(claude_dir):
+    claude_dir.chmod(0o555)
+    try:
+        code, _, err = run()
+    finally:
+        claude_dir.chmod(0o755)
+    assert code == 1 and "read-only" in err and not (claude_dir / "settings.json").exists()
+
+
+@pytest.mark.skipif(getattr(os, "geteuid", lambda: 1)() != 0 or not Path("/usr/bin/python3").exists(),
+                    reason="needs root to run the installer as an unprivileged user")
+def test_settings_owned_by_someone_else_give_a_clear_error_as_an_ordinary_user():
+    root = Path(tempfile.mkdtemp(prefix="ccledger-ro-"))
+    try:
+        root.chmod(0o755)
+        target = root / "settings.json"
+        target.write_text('{"model": "opus"}')  # owned by root, 0644: not writable by nobody
+        env = {"PATH": "/usr/bin:/bin", "HOME": str(root), "CCLEDGER_HOME": str(root / "ccl"),
+               "CLAUDE_CONFIG_DIR": str(root)}
+        done = subprocess.run(["/usr/bin/python3", str(REPO / "install.py"), "--settings", str(target),
+                               "--python", "/usr/bin/python3", "--site-packages", str(REPO), "--no-ingest"],
+                              user=65534, group=65534, env=env, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 1, done.stderr
+        assert "read-only" in done.stderr and done.stderr.count("\n") == 1
+        assert target.read_text() == '{"model": "opus"}'
+    finally:
+        shutil.rmtree(root)
+
+
+def test_bad_arguments_exit_2():
+    code, _, err = run("--scope", "everywhere", python=False)
+    assert code == 2 and "invalid choice" in err
+
+
+# -- other routes ---------------------------------------------------------------------------------
+
+def test_statusline_only_adds_no_hooks(settings_file):
+    settings_file.write_text('{"hooks": {"Stop": [{"hooks": [{"type": "command", "command": "x"}]}]}}')
+    assert run("--statusline-only")[0] == 0
+    data = json.loads(settings_file.read_text())
+    assert data["hooks"] == {"Stop": [{"hooks": [{"type": "command", "command": "x"}]}]}
+    assert data["statusLine"]["command"] == OUR_STATUSLINE
+
+
+def test_with_the_plugin_enabled_only_the_statusline_is_added(settings_file):
+    settings_file.write_text('{"enabledPlugins": {"ccledger@ccledger": true}}')
+    code, out, _ = run()
+    assert code == 0 and "brings the hooks" in out
+    data = json.loads(settings_file.read_text())
+    assert "hooks" not in data and data["statusLine"]["command"] == OUR_STATUSLINE
+
+
+def test_env_only_dry_run_touches_nothing(isolated):
+    before = snapshot(isolated)
+    assert run("--env-only", "--dry-run", python=False)[0] == 0
+    assert snapshot(isolated) == before
+
+
+def test_install_py_runs_on_the_standard_library_alone(tmp_path):
+    """-I -S: no site-packages at all, so any third-party import would fail."""
+    target = tmp_path / "s.json"
+    done = subprocess.run([sys.executable, "-I", "-S", str(REPO / "install.py"), "--settings", str(target),
+                           "--dry-run"], capture_output=True, text=True, timeout=60, env=os.environ)
+    assert done.returncode == 0, done.stderr
+    assert "launch.py" in done.stdout and not target.exists()
+
+
+def test_plugin_hooks_json_follows_the_hook_spec():
+    plugin = json.loads((REPO / "plugin" / "hooks" / "hooks.json").read_text())["hooks"]
+    ours = entries.hooks_block("python3", str(REPO))
+    assert list(plugin) == list(ours)
+    for event, groups in plugin.items():
+        (handler,) = groups[0]["hooks"]
+        expected = ours[event][0]["hooks"][0]
+        assert (handler.get("async"), handler["timeout"]) == (expected.get("async"), expected["timeout"])
+
+
+def test_on_a_terminal_it_asks_once_and_no_means_nothing_changes(isolated, settings_file):
+    import pty
+    settings_file.write_text('{"model": "opus"}')
+    before = snapshot(isolated)
+    master, slave = pty.openpty()
+    try:
+        os.write(master, b"n\n")
+        done = subprocess.run([sys.executable, str(REPO / "install.py"), "--python", sys.executable,
+                               "--site-packages", str(REPO), "--no-ingest"], stdin=slave, capture_output=True,
+                              text=True, timeout=60, env=os.environ)
+    finally:
+        os.close(master)
+        os.close(slave)
+    assert done.returncode == 0 and done.stdout.count("[Y/n]") == 1 and "Nothing was changed" in done.stdout
+    assert snapshot(isolated) == before
+
+
+def test_a_file_changed_while_installing_is_read_again(settings_file, tmp_path):
+    """Making the venv takes a minute, and Claude Code may write settings.json meanwhile. Here the
+    interpreter install.py asks for its paths is a wrapper that edits the file first."""
+    settings_file.write_text('{"model": "opus"}')
+    wrapper = tmp_path / "python-that-edits"
+    wrapper.write_text(f"#!/bin/sh\nprintf '{{\"model\": \"haiku\"}}' > '{settings_file}'\n"
+                       f"exec '{sys.executable}' \"$@\"\n")
+    wrapper.chmod(0o755)
+    code = cli.main(["--python", str(wrapper), "--site-packages", str(REPO), "--no-ingest"], checkout=str(REPO))
+    assert code == 0
+    data = json.loads(settings_file.read_text())
+    assert data["model"] == "haiku" and "hooks" in data  # the edit is kept, ours merged into it
+
+
+def launcher(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-S", str(REPO / "hooks" / "ccledger_hook.py"), *args],
+                          capture_output=True, text=True, timeout=60, env=os.environ, stdin=subprocess.DEVNULL)
+
+
+def test_the_plugin_launcher_cli_mode_says_when_nothing_is_installed():
+    done = launcher("cli", "report", "daily")
+    assert done.returncode == 0 and "not installed" in done.stdout and "--env-only" in done.stdout
+
+
+@pytest.mark.skipif(sys.prefix == sys.base_prefix, reason="needs this interpreter to run from a venv")
+def test_the_plugin_launcher_cli_mode_runs_the_installed_ccledger(claude_dir):
+    os.makedirs(paths.data_dir(), exist_ok=True)
+    os.symlink(sys.prefix, paths.venv_dir())  # this test's venv stands in for install.py's
+    done = launcher("cli", "report", "daily", "--since", "today", "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["report"] == "daily"
