@@ -46,14 +46,17 @@ def zone(name: str | None) -> Zone:
 
 
 def parse_date(text: str) -> dt.date:
-    """YYYY-MM-DD or YYYYMMDD."""
+    """YYYY-MM-DD, YYYYMMDD, `today` or `yesterday` (local)."""
+    word = text.strip().lower()
+    if word in ("today", "yesterday"):
+        return dt.date.today() - dt.timedelta(days=word == "yesterday")
     raw = text.strip().replace("-", "")
     try:
         if len(raw) != 8:
             raise ValueError
         return dt.date(int(raw[:4]), int(raw[4:6]), int(raw[6:]))
     except ValueError:
-        raise CcledgerError(f"invalid date {text!r}: use YYYY-MM-DD", USAGE) from None
+        raise CcledgerError(f"invalid date {text!r}: use YYYY-MM-DD, today or yesterday", USAGE) from None
 
 
 def bounds(z: Zone, since: str | None, until: str | None) -> tuple[int | None, int | None]:
