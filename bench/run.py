@@ -703,6 +703,15 @@ def bench_statusline(ctx: Context) -> None:
         bursts[key] = {"seconds": times, "median": c.median(times), "max": slowest,
                        "sequential_median": seq.median, "rendered": len(good),
                        "lines": sorted({first_line(r["stdout"])[:200] for r in results})}
+    # The floor on this machine: ten `python -c pass` at once against one (n processes on nproc cores).
+    results = c.burst([hot.python, "-c", "pass"], with_rl, env, cwd, n=BURST)
+    slowest = max(r["seconds"] for r in results)
+    ctx.rows.append(c.Row("5i. (10 x python -c pass at once: slowest; the machine's floor)", slowest,
+                          idle[STRICT].median, "python -c pass", "s", "(info)", None, key="status_burst_floor"))
+    bursts["python_c_pass"] = {"seconds": [r["seconds"] for r in results], "max": slowest,
+                               "sequential_median": idle[STRICT].median}
+    c.log(f"  {BURST} x python -c pass at once: slowest {slowest * 1000:.0f} ms "
+          f"({slowest / idle[STRICT].median:.1f}x its sequential median)")
     data["burst"] = bursts
     errors = c.error_log(home)
     ctx.check("statusline: nothing in the error log", not errors,

@@ -8,9 +8,8 @@ user, once per session, how to install it; every other event stays silent.
 
 The plugin's slash commands use two more modes, which run the installed
 environment's own interpreter (the CLI needs its dependencies):
-`cli ARGS` runs `ccledger ARGS` (a `today` after --since/--until becomes
-today's date, since a command cannot compute it), and `setup ARGS` runs the
-installer (`python -m ccledger.install ARGS`).
+`cli ARGS` runs `ccledger ARGS`, and `setup ARGS` runs the installer
+(`python -m ccledger.install ARGS`).
 Standard library only; run with `python3 -S` for a fast start.
 """
 import os
@@ -64,10 +63,6 @@ def run_installed(which: str, args: list) -> int:
     if not os.path.isfile(python):
         print(NOT_INSTALLED.replace("this session is not recorded", "this command cannot run"))
         return 0
-    if which == "cli":
-        import datetime
-        args = [datetime.date.today().isoformat() if a == "today" and i and args[i - 1] in ("--since", "--until")
-                else a for i, a in enumerate(args)]
     command = [python, "-m", "ccledger.install" if which == "setup" else "ccledger.cli.main"] + args
     os.environ.setdefault("COLUMNS", "120")  # tables for a chat, not an 80-column pipe
     sys.stdout.flush()
