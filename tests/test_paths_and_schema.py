@@ -70,3 +70,18 @@ def test_migrations_are_each_one_transaction(isolated, monkeypatch):
     raw = sqlite3.connect(paths.ledger_path())
     assert raw.execute("PRAGMA user_version").fetchone()[0] == schema.LATEST - 1
     assert not raw.execute("SELECT 1 FROM sqlite_master WHERE name='half_done'").fetchone()
+
+
+def test_the_launcher_finds_the_data_folder_where_paths_puts_it(monkeypatch):
+    """hooks/ccledger_hook.py cannot import the package it is looking for: its copy must agree."""
+    import importlib.util
+
+    from conftest import REPO
+    spec = importlib.util.spec_from_file_location("launcher", REPO / "hooks" / "ccledger_hook.py")
+    launcher = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(launcher)
+    assert launcher._data_dir() == paths.data_dir()
+    monkeypatch.delenv("CCLEDGER_HOME")
+    monkeypatch.setenv("XDG_DATA_HOME", "/tmp/xdg-data")
+    assert launcher._data_dir() == paths.data_dir() == "/tmp/xdg-data/ccledger"
+    assert launcher.venv_python().startswith(paths.venv_dir())
