@@ -296,7 +296,7 @@ _CALL_SQL = """
 INSERT INTO api_calls (message_id, request_id, session_id, project, agent_id, is_sidechain, model, ts_ms,
     input_tokens, cache_write_5m, cache_write_1h, cache_read_tokens, output_tokens, total_tokens, speed, geo,
     web_searches, source, offset, text_bytes, cost_usd, priced, file_id, session_start_ms)
-VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,(SELECT coalesce(first_ts_ms, 0) FROM files WHERE id=?))
+VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
 ON CONFLICT (message_id, request_id) DO UPDATE SET
     session_id=excluded.session_id, project=excluded.project, agent_id=excluded.agent_id,
     is_sidechain=excluded.is_sidechain, model=excluded.model, ts_ms=excluded.ts_ms,
@@ -358,15 +358,13 @@ def _drop_replays(conn: sqlite3.Connection, calls: list) -> list:
 
 
 def _mark_quarters(conn: sqlite3.Connection, calls: list) -> None:
-    """The quarter hours whose usage rollup must be rebuilt: where these calls land, and where an
-    existing copy of one of them sat (a larger copy may replace it from another quarter)."""
-    quarters = {c[7] // schema.QUARTER_MS for c in calls}
-    ids = [c[0] for c in calls]
-    for start in range(0, len(ids), 500):
-        part = ids[start:start + 500]
-        quarters.update(q for (q,) in conn.execute(
-            f"SELECT ts_ms / {schema.QUARTER_MS} FROM api_calls WHERE message_id IN ({','.join('?' * len(part))})",
-            part))
+    """The quarter hours whose usage rollup must be rebuilt. A call lands in its own quarter; a larger
+    copy that replaces an earlier one (the streamed blocks of one response) may move it from one of the
+    two quarters before, so those are rebuilt too; replayed copies carry the same timestamp."""
+    quarters = set()
+    for c in calls:
+        q = c[7] // schema.QUARTER_MS
+        quarters.update((q, q - 1, q - 2))
     conn.executemany("INSERT OR IGNORE INTO dirty_quarters VALUES (?)", [(q,) for q in quarters])
 
 
@@ -389,7 +387,8 @@ def apply(conn: sqlite3.Connection, task: Task, rows: Rows, expected: int, first
         " first_ts_ms=?, head_crc=coalesce(?, head_crc), restarts=restarts+? WHERE id=?",
         (max(expected, rows.end), restart, rows.lines, rows.lines, task.size, task.inode, task.mtime_ns,
          first_ts, head, int(restart), file_id))
-    calls = _drop_replays(conn, rows.calls)
+    start = first_ts or 0  # the file's first activity: the tie-break between two copies of a response
+    calls = [c[:-1] + (start,) for c in _drop_replays(conn, rows.calls)]
     _mark_quarters(conn, calls)
     conn.executemany(_CALL_SQL, calls)
     conn.executemany(_TOOL_SQL, rows.tools)

@@ -243,7 +243,11 @@ class _Reader:
                 self.item(obj, offset, 0, forced_agent, "other", size)
 
     def _identity(self, obj: dict, forced_agent: str | None) -> tuple[str, str, bool]:
-        session = self.info.session_id or obj.get("sessionId") or ""
+        info = self.info
+        if forced_agent is None and info.session_id and obj.get("isSidechain") is not True:
+            agent = info.agent_id or obj.get("agentId") or ""
+            return info.session_id, agent if type(agent) is str else "", False
+        session = info.session_id or obj.get("sessionId") or ""
         side = forced_agent is not None or obj.get("isSidechain") is True
         if forced_agent is not None:
             agent = forced_agent
@@ -273,32 +277,35 @@ class _Reader:
             inp, cw5, cw1h, cr, out = usage_tokens(usage)
         except (ValueError, OverflowError):
             return scan.skip("bad_usage")
-        if scan.first_ts is None or ts < scan.first_ts:
+        first = scan.first_ts
+        if first is None or ts < first:
             scan.first_ts = ts
         session, agent, side = self._identity(obj, forced_agent)
         mid = msg.get("id")
-        rid = obj.get("requestId")
-        rid = rid if type(rid) is str else ""
-        model = msg.get("model")
-        model = model if type(model) is str else ""
         if type(mid) is not str or not mid:
             mid = f"noid:{self.info.file_id}:{offset}"
+        rid = obj.get("requestId")
+        if type(rid) is not str:
+            rid = ""
         text = self.content(msg.get("content"), session, agent, mid, rid, ts)
-        speed = usage.get("speed")
+        total = inp + cw5 + cw1h + cr + out
+        key = (mid, rid)
+        calls = scan.calls
+        old = calls.get(key)
+        if old is not None:
+            if text > old[C_TEXT]:
+                old[C_TEXT] = text
+            if total < old[C_TOTAL] or (total == old[C_TOTAL] and old[C_SIDE] <= side):
+                return
+            text = old[C_TEXT]
+        model = msg.get("model")
         geo = usage.get("inference_geo")
         web = usage.get("server_tool_use")
         searches = web.get("web_search_requests") if type(web) is dict else 0
-        total = inp + cw5 + cw1h + cr + out
-        key = (mid, rid)
-        old = scan.calls.get(key)
-        if old is not None:
-            old[C_TEXT] = max(old[C_TEXT], text)
-            if total < old[C_TOTAL] or (total == old[C_TOTAL] and old[C_SIDE] <= side):
-                return
-        scan.calls[key] = [mid, rid, session, agent, side, model, ts, inp, cw5, cw1h, cr, out, total,
-                           speed if speed == "fast" else "standard", geo if type(geo) is str else "",
-                           searches if type(searches) is int else 0, source, offset,
-                           text if old is None else max(old[C_TEXT], text)]
+        calls[key] = [mid, rid, session, agent, side, model if type(model) is str else "", ts, inp, cw5, cw1h, cr,
+                      out, total, "fast" if usage.get("speed") == "fast" else "standard",
+                      geo if type(geo) is str else "", searches if type(searches) is int else 0, source, offset,
+                      text]
         if obj.get("isApiErrorMessage"):
             self.limit(msg, session, ts)
 
@@ -393,6 +400,7 @@ def scan(data: bytes, start: int, info: FileInfo, first_line: bool = True) -> Sc
             return result
     last = data.rfind(b"\n") + 1
     find = data.find
+    assistant, user = reader.assistant, reader.user
     while pos < last:
         nl = find(b"\n", pos)
         offset = start + pos
@@ -425,7 +433,13 @@ def scan(data: bytes, start: int, info: FileInfo, first_line: bool = True) -> Sc
             result.skip("not_object")
             continue
         try:
-            reader.line(obj, offset, "line", None)
+            kind = obj.get("type")
+            if kind == "assistant":
+                assistant(obj, offset, "line", None)
+            elif kind == "user":
+                user(obj, offset, None)
+            else:
+                reader.line(obj, offset, "line", None)
         except Exception:  # a shape we did not foresee: count it, keep going
             result.skip("unexpected_shape")
     result.end = start + last
