@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     out = tables.console()
     for row in rows:
         if row.get("last_activity"):
-            row["last_active"] = flt.zone.moment(periods.parse_iso_ms(row["last_activity"])).strftime("%Y-%m-%d %H:%M")
+            row["last_active"] = tables.local_time(row["last_activity"], flt.zone, "%Y-%m-%d %H:%M")
     if args.kind == "blocks":
         out.print(tables.blocks_table(rows, flt.zone))
     elif args.kind == "windows":

@@ -81,9 +81,14 @@ def footer_notes(out: Console, skipped: dict, unpriced: list[str]) -> None:
                   'Add a [pricing."<model>"] table to the config to price them.', style="yellow", markup=False)
 
 
+def local_time(iso: str | None, zone, fmt: str) -> str:
+    """An envelope timestamp (ISO, UTC) shown in the report's time zone."""
+    from ..report.periods import parse_iso_ms
+    return zone.moment(parse_iso_ms(iso)).strftime(fmt) if iso else ""
+
+
 def blocks_table(rows: list[dict], zone) -> Table:
     """5-hour blocks: estimates, so the title says so."""
-    import datetime as dt
     table = Table(title=f"5-hour blocks (~ local estimate, {zone.name} time)", box=box.SIMPLE_HEAVY,
                   title_justify="left")
     for label in ("Start", "Status", "Models"):
@@ -92,10 +97,7 @@ def blocks_table(rows: list[dict], zone) -> Table:
         table.add_column(label, justify="right")
 
     def when(iso: str | None) -> str:
-        if not iso:
-            return ""
-        ms = int(dt.datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp() * 1000)
-        return zone.moment(ms).strftime("%Y-%m-%d %H:%M")
+        return local_time(iso, zone, "%Y-%m-%d %H:%M")
 
     for row in rows:
         if row["is_gap"]:
@@ -153,11 +155,7 @@ def windows_table(rows: list[dict], zone) -> Table:
         table.add_column(label, justify="right" if label in ("Used", "Tokens", "Cost") else "left")
 
     def when(iso: str | None) -> str:
-        if not iso:
-            return ""
-        import datetime as dt
-        ms = int(dt.datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp() * 1000)
-        return zone.moment(ms).strftime("%a %m-%d %H:%M")
+        return local_time(iso, zone, "%a %m-%d %H:%M")
 
     for row in rows:
         used = "" if row["used_pct"] is None else f"{'~' if row['estimate'] else ''}{row['used_pct']:.0f}%"
