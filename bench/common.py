@@ -162,7 +162,7 @@ def ensure_history(size: str) -> History:
 
 
 CURRENT = {"sessions": 1, "lines": 20000, "projects": 1, "days": 1, "seed": 50}   # one ~49 MB session
-CURRENT_MAX_AGE_S = 3600   # regenerate the current session when its last line is older than this
+CURRENT_MAX_AGE_S = 900    # regenerate the current session when its last line is older than this
 
 
 def _last_timestamp_ms(path: Path, tail: int = 1 << 16) -> int | None:
@@ -186,7 +186,7 @@ def ensure_current() -> History:
     The generator spreads 20,000 lines over about two days from `--now - 1 day`, so the session would end
     in the future; it is generated with `--now` moved back by that span (learnt from the previous
     generation, which is therefore done twice the first time) so its last line is a minute old. Its own
-    seed keeps its ids apart from the history's. Reused while under an hour old.
+    seed keeps its ids apart from the history's. Reused while its last line is under 15 minutes old.
     """
     gen = generator()
     root = OUT / "current-50mb"
