@@ -106,10 +106,13 @@ def test_a_replaced_or_shrunk_file_is_reread_without_double_counting(session_fil
     ingest()
     assert totals() == full
     assert ledger_rows("SELECT restarts FROM files")[0][0] == 1
-    target.write_bytes(b"".join(source.read_bytes().splitlines(keepends=True)[:50]))  # shrank
+    shrunk = b"".join(source.read_bytes().splitlines(keepends=True)[:50])
+    target.write_bytes(shrunk)
     ingest()
     assert totals() == full  # what was recorded stays recorded
-    assert ledger_rows("SELECT restarts, lines FROM files")[0] == (2, 50)
+    assert ledger_rows("SELECT restarts, lines, offset FROM files")[0] == (2, 50, len(shrunk))
+    ingest()  # and the shrunk file is now read incrementally again, not restarted every time
+    assert ledger_rows("SELECT restarts FROM files")[0] == (2,)
 
 
 @pytest.fixture

@@ -368,6 +368,12 @@ def _mark_quarters(conn: sqlite3.Connection, calls: list) -> None:
     conn.executemany("INSERT OR IGNORE INTO dirty_quarters VALUES (?)", [(q,) for q in quarters])
 
 
+def _advance(expected: int, rows: Rows) -> int:
+    """The offset after a range: where its last complete line ended, or unchanged if it held none
+    (end -1). Never max(): after a restart of a shrunk file the new offset is smaller than the old."""
+    return rows.end if rows.end >= 0 else expected
+
+
 def apply(conn: sqlite3.Connection, task: Task, rows: Rows, expected: int, first: bool) -> bool:
     """Write one scanned range inside the caller's transaction; False if the offset moved."""
     file_id = task.info.file_id
@@ -385,7 +391,7 @@ def apply(conn: sqlite3.Connection, task: Task, rows: Rows, expected: int, first
     conn.execute(
         "UPDATE files SET offset=?, lines=CASE WHEN ? THEN ? ELSE lines+? END, size=?, inode=?, mtime_ns=?,"
         " first_ts_ms=?, head_crc=coalesce(?, head_crc), restarts=restarts+? WHERE id=?",
-        (max(expected, rows.end), restart, rows.lines, rows.lines, task.size, task.inode, task.mtime_ns,
+        (_advance(expected, rows), restart, rows.lines, rows.lines, task.size, task.inode, task.mtime_ns,
          first_ts, head, int(restart), file_id))
     start = first_ts or 0  # the file's first activity: the tie-break between two copies of a response
     calls = [c[:-1] + (start,) for c in _drop_replays(conn, rows.calls)]
@@ -424,7 +430,7 @@ def _run_inline(conn: sqlite3.Connection, task: Task, overrides: dict | None, su
                     if not apply(conn, task, rows, expected, first):
                         return
                 summary.add(rows)
-                expected, first = max(expected, rows.end), False
+                expected, first = _advance(expected, rows), False
             summary.files_read += 1
             summary.restarts += int(task.restart)
     except locks.LockTimeout:
@@ -463,7 +469,7 @@ def _work(args: tuple) -> tuple[Summary, list[Task]]:
                     redo.append(task)
                     break
                 summary.add(rows)
-                expected, first = max(expected, rows.end), False
+                expected, first = _advance(expected, rows), False
             else:
                 summary.files_read += 1
                 summary.restarts += int(task.restart)
