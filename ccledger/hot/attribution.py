@@ -34,8 +34,8 @@ _ITEM_OWNER = {"user": USER, "other": OTHER, "summary": BASE}
 
 def split(total: int, weights: list[float]) -> list[int]:
     """Integer shares of `total` in proportion to weights (equal if all zero), summing exactly to total."""
-    if not weights:
-        return []
+    if len(weights) < 2:
+        return [total] if weights else []
     if not any(w > 0 for w in weights):
         weights = [1.0] * len(weights)
     weights = [max(w, 0.0) for w in weights]
@@ -190,6 +190,27 @@ def attribute(conn: sqlite3.Connection, session: str) -> list[tuple]:
             rows.append((session, agent, owner, call, project, o.ts, o.marginal, o.carried, o.output,
                          o.m_cost, o.c_cost, o.o_cost))
     return rows
+
+
+def refresh_now_and_then(conn: sqlite3.Connection, session: str, min_interval_s: float = 60.0) -> bool:
+    """The hooks' form: attribution of a long session costs tens of ms, so a hook recomputes it at most
+    once a minute per session (reports always recompute what is stale). True if it ran."""
+    import os
+    import time
+
+    from . import paths
+    stamp = os.path.join(paths.state_dir(), "attributed", "".join(c if c.isalnum() or c in "-_" else "_"
+                                                                    for c in session))
+    try:
+        if time.time() - os.path.getmtime(stamp) < min_interval_s:
+            return False
+    except OSError:
+        pass
+    refresh(conn, [session])
+    paths.ensure_dir(os.path.dirname(stamp))
+    with open(stamp, "w"):
+        pass
+    return True
 
 
 def refresh(conn: sqlite3.Connection, sessions: list[str] | None = None) -> int:

@@ -133,6 +133,12 @@ def load(cwd: str | None) -> tuple[list[Limit], bool, bool]:
         return [], False, scoped
 
 
+def needs_attribution(cwd: str | None) -> bool:
+    """Tool-result and MCP limits are measured from the attribution table: it must be current."""
+    found, _, _ = load(cwd)
+    return any(limit.kind in ("tool_result", "mcp") for limit in found)
+
+
 # ---------------------------------------------------------------------------------- measuring
 
 def _local_start(now_ms: int, kind: str) -> tuple[int, int, str]:

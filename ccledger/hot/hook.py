@@ -133,7 +133,10 @@ def catch_up(payload: dict, budget_s: float | None = None) -> None:
         ingest.session_metas(conn, files)
         session = payload.get("session_id")
         if type(session) is str and (budget_s is None or time.monotonic() - started < budget_s / 2):
-            attribution.refresh(conn, [session])
+            if budgets.needs_attribution(payload.get("cwd")):
+                attribution.refresh(conn, [session])  # a tool-result or MCP limit is measured from it
+            else:
+                attribution.refresh_now_and_then(conn, session)
         if budget_s is None:
             windows.refresh_calibration(conn)
             transcript = payload.get("transcript_path")

@@ -44,18 +44,31 @@ def record_reading(conn: sqlite3.Connection, s: Status, project: str | None, now
     return True
 
 
+def has_new_bytes(conn: sqlite3.Connection, path: str) -> bool:
+    """Cheaper than an ingest attempt: the file's size, mtime and inode against what the ledger read."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return False
+    row = conn.execute("SELECT size, mtime_ns, inode, offset FROM files WHERE path=?", (path,)).fetchone()
+    return row is None or row[:3] != (st.st_size, st.st_mtime_ns, st.st_ino) or row[3] != st.st_size
+
+
 def gather(s: Status, now_ms: int, record: bool = True) -> dict:
     """Everything the line needs from the ledger (after recording and catching up)."""
-    from . import db, events, ingest, pricing, spool
+    from . import db, spool
     values: dict = {}
     conn = db.connect(timeout=1.0)
     try:
         if os.path.exists(spool._spool_path()):
+            from . import events
             events.drain(conn)
         project = None
         if s.transcript_path and os.path.isfile(s.transcript_path):
-            ingest.ingest_file(conn, s.transcript_path, pricing.stored_overrides(conn), lock_timeout=0.0)
             project = os.path.basename(os.path.dirname(s.transcript_path))
+            if has_new_bytes(conn, s.transcript_path):
+                from . import ingest, pricing  # only when there is something to read
+                ingest.ingest_file(conn, s.transcript_path, pricing.stored_overrides(conn), lock_timeout=0.0)
         if s.session_id:
             if record:
                 record_reading(conn, s, project, now_ms)
