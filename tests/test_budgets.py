@@ -113,7 +113,10 @@ def test_block_stops_the_next_prompt(isolated, claude_dir):
 
 
 def _measure(conn, text, isolated, now_ms, status=None):
+    """As a Stop hook measures: drain what the status line spooled (its readings), then evaluate."""
+    from ccledger.hot import events
     configure(isolated, text)
+    events.drain(conn)
     return budgets.evaluate(conn, SESSION, "/home/dev/proj", now_ms, status)[0]
 
 

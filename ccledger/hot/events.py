@@ -65,8 +65,12 @@ def _tool_row(r: dict) -> tuple | None:
 
 
 def apply(conn: sqlite3.Connection, records: list[dict]) -> None:
-    """Idempotent: events are keyed by their spool id, tool facts merge by tool_use_id."""
+    """Idempotent: events are keyed by their spool id, tool facts merge by tool_use_id; status line
+    readings (spooled when a render did not open the ledger) go to the readings table."""
+    readings = [r["d"] for r in records if r.get("e") == "reading" and type(r.get("d")) is list and len(r["d"]) == 15]
+    records = [r for r in records if r.get("e") != "reading"]
     with db.transaction(conn):
+        conn.executemany("INSERT OR REPLACE INTO readings VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", readings)
         conn.executemany(
             "INSERT OR IGNORE INTO hook_events VALUES (?,?,?,?,?,?,?,?,?)",
             [(r["id"], r.get("t") or 0, r.get("s") or "", r.get("e") or "", r.get("tu"), r.get("a"), r.get("p"),

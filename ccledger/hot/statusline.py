@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     import sqlite3
 
 READING_MIN_INTERVAL_MS = 5_000
+CACHE_MAX_AGE_MS = 60_000  # a render may reuse the ledger's numbers this long if nothing was written since
 CHAIN_TIMEOUT_S = 1.0
 DAY_MS = 86_400_000
 
@@ -29,19 +30,94 @@ def _local_midnight_ms(now_ms: int) -> int:
     return int(time.mktime((t.tm_year, t.tm_mon, t.tm_mday, 0, 0, 0, 0, 0, -1)) * 1000)
 
 
+def reading_row(s: Status, project: str | None, now_ms: int) -> list:
+    """A row of the readings table (the order of its columns)."""
+    return [s.session_id, now_ms, project, s.model_id, s.version, s.context_pct, s.context_tokens,
+            s.context_size, s.five_hour_pct, s.five_hour_reset_ms, s.seven_day_pct, s.seven_day_reset_ms,
+            s.cost_usd, s.duration_ms, fastjson.dumps(s.prompt_cache) if s.prompt_cache else None]
+
+
+def _reading_key(s: Status) -> list:
+    return [s.model_id, s.context_pct, s.five_hour_pct, s.seven_day_pct, s.cost_usd]
+
+
 def record_reading(conn: sqlite3.Connection, s: Status, project: str | None, now_ms: int) -> bool:
     """One row per session per few seconds, unless a value changed."""
-    values = (s.model_id, s.context_pct, s.five_hour_pct, s.seven_day_pct, s.cost_usd)
     last = conn.execute("SELECT ts_ms, model, context_used_pct, five_hour_pct, seven_day_pct, cost_usd FROM readings"
                         " WHERE session_id=? ORDER BY ts_ms DESC LIMIT 1", (s.session_id,)).fetchone()
-    if last and now_ms - last[0] < READING_MIN_INTERVAL_MS and tuple(last[1:]) == values:
+    if last and now_ms - last[0] < READING_MIN_INTERVAL_MS and list(last[1:]) == _reading_key(s):
         return False
-    with_cache = fastjson.dumps(s.prompt_cache) if s.prompt_cache else None
     conn.execute("INSERT OR REPLACE INTO readings VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                 (s.session_id, now_ms, project, s.model_id, s.version, s.context_pct, s.context_tokens,
-                  s.context_size, s.five_hour_pct, s.five_hour_reset_ms, s.seven_day_pct, s.seven_day_reset_ms,
-                  s.cost_usd, s.duration_ms, with_cache))
+                 reading_row(s, project, now_ms))
     return True
+
+
+# ------------------------------------------------------------------------- the no-SQLite fast path
+
+def _cache_path(session: str) -> str:
+    from . import paths
+    name = "".join(c if c.isalnum() or c in "-_" else "_" for c in session)
+    return os.path.join(paths.state_dir(), "status", f"{name}.json")
+
+
+def _stamp(path: str | None) -> list | None:
+    try:
+        st = os.stat(path) if path else None
+    except OSError:
+        return None
+    return [st.st_size, st.st_mtime_ns, st.st_ino] if st else None
+
+
+def _stamps(s: Status) -> list:
+    """What must be unchanged for cached numbers to hold: the session transcript, and the ledger itself
+    (any commit by any process changes its WAL file)."""
+    from . import paths
+    ledger = paths.ledger_path()
+    return [_stamp(s.transcript_path), _stamp(ledger), _stamp(ledger + "-wal")]
+
+
+def cached(s: Status, now_ms: int) -> dict | None:
+    """The ledger's numbers from the last render of this session, if nothing was written since (same
+    transcript bytes, same ledger files, empty spool) and they are under a minute old. Then the render
+    needs no SQLite at all: status lines also run on timers, mode changes and in parallel sessions."""
+    if not s.session_id:
+        return None
+    from . import spool
+    try:
+        with open(_cache_path(s.session_id), "rb") as handle:
+            found = fastjson.loads(handle.read())
+    except (OSError, ValueError):
+        return None
+    try:
+        if os.path.getsize(spool._spool_path()) > 0:
+            return None  # hook events to drain: take the ledger path
+    except OSError:
+        pass
+    if type(found) is not dict or not 0 <= now_ms - found.get("ms", 0) < CACHE_MAX_AGE_MS:
+        return None
+    if found.get("stamp") != _stamps(s):
+        return None
+    values = found.get("values") or {}
+    if values.get("window"):
+        values["window"] = windows.Window(*values["window"])
+    return found
+
+
+def remember(s: Status, values: dict, reading: list | None, now_ms: int) -> None:
+    if s.session_id:
+        body = {"ms": now_ms, "stamp": _stamps(s), "values": values, "reading": reading}
+        userconfig.write_atomic(_cache_path(s.session_id), fastjson.dumps(body))
+
+
+def spool_reading(s: Status, found: dict, now_ms: int) -> None:
+    """Record the reading through the spool (drained into the ledger later), throttled like record_reading."""
+    from . import spool
+    last = found.get("reading") or [0, None]
+    if now_ms - last[0] < READING_MIN_INTERVAL_MS and last[1] == _reading_key(s):
+        return
+    project = os.path.basename(os.path.dirname(s.transcript_path)) if s.transcript_path else None
+    spool.append({"e": "reading", "s": s.session_id, "t": now_ms, "d": reading_row(s, project, now_ms)})
+    found["reading"] = [now_ms, _reading_key(s)]
 
 
 def has_new_bytes(conn: sqlite3.Connection, path: str) -> bool:
@@ -72,6 +148,7 @@ def gather(s: Status, now_ms: int, record: bool = True) -> dict:
         if s.session_id:
             if record:
                 record_reading(conn, s, project, now_ms)
+                values["_reading"] = [now_ms, _reading_key(s)]
             row = conn.execute("SELECT SUM(total_tokens), SUM(cost_usd), COUNT(*) FROM api_calls WHERE session_id=?",
                                (s.session_id,)).fetchone()
             values.update(session_tokens=row[0], session_cost=row[1], session_requests=row[2])
@@ -223,7 +300,16 @@ def build(raw: bytes, now_ms: int, record: bool = True) -> list[str]:
         config = {}
     values: dict = {}
     try:
-        values = gather(s, now_ms, record)
+        found = cached(s, now_ms) if record else None
+        if found is not None:
+            values = found["values"]
+            spool_reading(s, found, now_ms)
+            remember(s, dict(values), found.get("reading"), found["ms"])
+        else:
+            values = gather(s, now_ms, record)
+            reading = values.pop("_reading", None)
+            if record:
+                remember(s, dict(values), reading, now_ms)
     except Exception as exc:  # noqa: BLE001 - the ledger is optional for a line
         errlog.record("statusline", exc)
     lines = compose(s, values, config, now_ms) or ["ccledger"]

@@ -59,19 +59,29 @@ def official(pct: float | None, reset_ms: int | None, length_ms: int, now_ms: in
 
 
 def active_block(conn: sqlite3.Connection, now_ms: int) -> tuple[int, int, dict[str, int]] | None:
-    """(start, end, tokens by model family) of the block holding `now`, from the last 10 hours of requests."""
-    rows = conn.execute("SELECT ts_ms, model, total_tokens FROM api_calls WHERE ts_ms > ? AND ts_ms <= ?"
-                        " ORDER BY ts_ms", (now_ms - 2 * BLOCK_MS, now_ms)).fetchall()
-    start = last = None
-    tokens: dict[str, int] = {}
-    for ts, model, total in rows:
-        if start is None or ts - start > BLOCK_MS or ts - last > BLOCK_MS:
-            start, tokens = ts - ts % HOUR_MS, {}
-        last = ts
-        key = family(model)
-        tokens[key] = tokens.get(key, 0) + total
-    if start is None or now_ms - last > BLOCK_MS or now_ms >= start + BLOCK_MS:
+    """(start, end, tokens by model family) of the block holding `now`.
+
+    Blocks are walked from the first request of the last 10 hours, one indexed MIN() per block (a
+    request more than 5 hours after its block's start opens the next one), instead of reading every
+    request in Python: a busy session has thousands in 10 hours.
+    """
+    first = conn.execute("SELECT MIN(ts_ms) FROM api_calls WHERE ts_ms > ? AND ts_ms <= ?",
+                         (now_ms - 2 * BLOCK_MS, now_ms)).fetchone()[0]
+    if first is None:
         return None
+    start = first - first % HOUR_MS
+    while True:
+        later = conn.execute("SELECT MIN(ts_ms) FROM api_calls WHERE ts_ms > ? AND ts_ms <= ?",
+                             (start + BLOCK_MS, now_ms)).fetchone()[0]
+        if later is None:
+            break
+        start = later - later % HOUR_MS
+    if now_ms >= start + BLOCK_MS:
+        return None
+    tokens: dict[str, int] = {}
+    for model, total in conn.execute("SELECT model, SUM(total_tokens) FROM api_calls WHERE ts_ms >= ? AND"
+                                     " ts_ms <= ? GROUP BY model", (start, now_ms)):
+        tokens[family(model)] = tokens.get(family(model), 0) + (total or 0)
     return start, start + BLOCK_MS, tokens
 
 
