@@ -223,4 +223,10 @@ def refresh(conn: sqlite3.Connection, sessions: list[str] | None = None) -> int:
             conn.execute("DELETE FROM attribution WHERE session_id=?", (session,))
             conn.executemany("INSERT INTO attribution VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", rows)
             conn.execute("DELETE FROM dirty_sessions WHERE session_id=?", (session,))
+            conn.execute("DELETE FROM attribution_top WHERE session_id=?", (session,))
+            conn.execute(
+                "INSERT INTO attribution_top SELECT a.session_id, CASE WHEN t.mcp_server IS NOT NULL"
+                " THEN 'mcp:' || t.mcp_server ELSE t.tool_name END, SUM(a.carried_tokens) FROM attribution a"
+                " JOIN tool_calls t ON t.tool_use_id = a.owner WHERE a.session_id=? AND t.tool_name != ''"
+                " GROUP BY 2 ORDER BY 3 DESC LIMIT 1", (session,))
     return len(todo)

@@ -283,6 +283,23 @@ def m006_budget_alerts(conn: sqlite3.Connection) -> None:
     )
 
 
+def m007_attribution_top(conn: sqlite3.Connection) -> None:
+    """The tool or MCP server that has carried the most tokens in each session, kept by attribution.refresh:
+    the status line shows it on every render and a join over the session's owners costs it milliseconds."""
+    _script(
+        conn,
+        """
+        CREATE TABLE attribution_top (
+            session_id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            carried_tokens INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        INSERT INTO dirty_sessions SELECT DISTINCT session_id FROM attribution WHERE true
+        ON CONFLICT DO NOTHING
+        """,
+    )
+
+
 MIGRATIONS = [m001_transcript_facts, m002_hooks_and_attribution, m003_status_readings, m004_covering_indexes,
-              m005_usage_rollup, m006_budget_alerts]
+              m005_usage_rollup, m006_budget_alerts, m007_attribution_top]
 LATEST = len(MIGRATIONS)

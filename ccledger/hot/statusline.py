@@ -152,11 +152,8 @@ def gather(s: Status, now_ms: int, record: bool = True) -> dict:
             row = conn.execute("SELECT SUM(total_tokens), SUM(cost_usd), COUNT(*) FROM api_calls WHERE session_id=?",
                                (s.session_id,)).fetchone()
             values.update(session_tokens=row[0], session_cost=row[1], session_requests=row[2])
-            top = conn.execute(
-                "SELECT CASE WHEN t.mcp_server IS NOT NULL THEN 'mcp:' || t.mcp_server ELSE t.tool_name END,"
-                " SUM(a.carried_tokens) FROM attribution a JOIN tool_calls t ON t.tool_use_id = a.owner"
-                " WHERE a.session_id=? AND t.tool_name != '' GROUP BY 1 ORDER BY 2 DESC LIMIT 1",
-                (s.session_id,)).fetchone()
+            top = conn.execute("SELECT name, carried_tokens FROM attribution_top WHERE session_id=?",
+                               (s.session_id,)).fetchone()
             if top and top[1]:
                 values.update(top_name=top[0], top_tokens=top[1])
             if s.context_pct is None:
