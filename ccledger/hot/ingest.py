@@ -458,6 +458,8 @@ def _work(args: tuple) -> tuple[Summary, list[Task]]:
     ledger, batch, overrides = args
     if _worker_conn is None:
         _worker_conn = db.connect(ledger, timeout=60.0)
+        # one checkpoint per ~40 MB of WAL instead of one per 4 MB: fewer fsyncs in a bulk load
+        _worker_conn.execute("PRAGMA wal_autocheckpoint=10000")
     conn = _worker_conn
     parsed = [(task, [scan_job(job) for job in _jobs(task, CHUNK, overrides)]) for task in batch]
     summary, redo = Summary(), []

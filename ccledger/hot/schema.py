@@ -300,6 +300,18 @@ def m007_attribution_top(conn: sqlite3.Connection) -> None:
     )
 
 
+def m008_slimmer_time_index(conn: sqlite3.Connection) -> None:
+    """Every index entry is written once per request at ingest: the time index now covers only what the
+    status line sums on every render (today's cost); the rarer 5-hour estimate visits the rows."""
+    _script(
+        conn,
+        """
+        DROP INDEX api_calls_ts;
+        CREATE INDEX api_calls_ts ON api_calls (ts_ms, cost_usd)
+        """,
+    )
+
+
 MIGRATIONS = [m001_transcript_facts, m002_hooks_and_attribution, m003_status_readings, m004_covering_indexes,
-              m005_usage_rollup, m006_budget_alerts, m007_attribution_top]
+              m005_usage_rollup, m006_budget_alerts, m007_attribution_top, m008_slimmer_time_index]
 LATEST = len(MIGRATIONS)
