@@ -47,6 +47,7 @@ REPORT_GOAL = 20.0          # report with nothing new at least this many times f
 APPEND_GOAL = 50.0          # ingest after a 1 MB append at least this many times faster than the full ingest
 HOOK_GOAL = 1.3             # one PostToolUse hook at most this many times `python -c pass`
 STOP_GOAL = 2.0             # a Stop hook ingesting a new 50 KB turn at most this many times `python -c pass`
+GATE_GOAL = 1.3             # a PreToolUse hook with budgets armed at most this many times `python -c pass`
 STATUS_GOAL = 1.5           # one status line render at most this many times `python -c pass`
 BURST_GOAL = 3.0            # ten renders at once: none over this many times the sequential median
 STOP_TURN_BYTES = 50_000    # the turn a Stop hook ingests
@@ -475,6 +476,54 @@ def bench_hooks(ctx: Context) -> None:
     data["concurrency"] = hammer(ctx, post_shape, stop_shape)
     data["loadavg_end"] = loadavg()
     ctx.data["hooks"] = data
+
+
+@benchmark("gate")
+def bench_gate(ctx: Context) -> None:
+    """PreToolUse with budgets armed (issue 6): a session token limit with `deny` that the session is over,
+    measured once by a Stop hook, so the gate reads one precomputed file and denies; and the same with the
+    session under its limit (allowed). Against `python -c pass`, the same way as the hooks."""
+    hot, scratch = ctx.hot(), ctx.scratch()
+    data: dict = {"loadavg_start": loadavg()}
+    home = ctx.ledger_copy("gate")
+    env = ctx.hot_env(home)
+    target = untouched_sessions(ctx)[0]
+    corpus = c.shared_dir() / "corpus" / "payloads" / "hook"
+    post_shape = json.loads((corpus / "post_tool_use.bash.v2.1.332.json").read_text())
+    stop_shape = json.loads((corpus / "stop.v2.1.332.json").read_text())
+    pre, _, stop = c.hook_payloads(post_shape, stop_shape, target.stem, str(target))
+    pre_file, stop_file = scratch / "gate_pre.json", scratch / "gate_stop.json"
+    pre_file.write_text(json.dumps(pre))
+    stop_file.write_text(json.dumps(stop))
+    runs = ctx.hot_runs // 2
+    for label, tokens, want in (("armed", 1000, "deny"), ("under its limit", 10 ** 13, None)):
+        (home / "config.toml").write_text(f'[budgets.session]\ntokens = {tokens}\naction = "deny"\n')
+        subprocess.run(hot.hook(), input=stop_file.read_bytes(), env=env, capture_output=True, check=True)
+        answer = subprocess.run(hot.hook(), input=pre_file.read_bytes(), env=env, capture_output=True)
+        decision = json.loads(answer.stdout or b"{}").get("hookSpecificOutput", {}).get("permissionDecision")
+        ctx.check(f"gate: PreToolUse {label} answers {want or 'nothing'}", decision == want,
+                  f"got {answer.stdout[:200]!r}")
+        name = f"hook PreToolUse, budgets {label}"
+        stats = c.hyperfine({**baselines(hot, pre_file), name: redirect(hot.hook(), pre_file)}, env, warmup=3,
+                            min_runs=runs, max_runs=runs, shell="sh", cwd=scratch / "cwd", rounds=2)
+        c.log("  " + ", ".join(f"{n} {st.median * 1000:.1f} ms" for n, st in stats.items()))
+        data[label] = stats_dict(stats)
+        goal_rows(ctx, f"6. {name}", "gate_" + label.split()[0], stats[name], stats, GATE_GOAL)
+    # The price of gating when the gate is stale (a new ~5 KB turn before each call, a deny-able limit
+    # configured): the hook measures first, synchronously, so the very next call is gated.
+    name = "hook PreToolUse, stale gate (+5 KB turn)"
+    prepare = c.append_turn_command(ctx.root, target, 5_000, scratch / "gate-appends.jsonl", random.randrange(1 << 40))
+    stats = c.hyperfine({**baselines(hot, pre_file), name: redirect(hot.hook(), pre_file)}, env, warmup=2,
+                        min_runs=runs, max_runs=runs, shell="sh", cwd=scratch / "cwd", rounds=2,
+                        prepare={name: prepare})
+    c.log("  " + ", ".join(f"{n} {st.median * 1000:.1f} ms" for n, st in stats.items()))
+    data["stale"] = stats_dict(stats)
+    ctx.rows.append(c.Row(f"6. {name} (info)", stats[name].median, stats[STRICT].median, "python -c pass", "s",
+                          "(info)", None, key="gate_stale"))
+    c.undo_appends(ctx.root)
+    ctx.discard(home)
+    data["loadavg_end"] = loadavg()
+    ctx.data["gate"] = data
 
 
 def hammer(ctx: Context, post_shape: dict, stop_shape: dict) -> dict:
