@@ -8,7 +8,6 @@ row. Hook status wins over the status read from a transcript.
 """
 from __future__ import annotations
 
-import os
 
 from . import db, fastjson, spool
 from .ingest import split_mcp
@@ -38,16 +37,6 @@ ON CONFLICT (tool_use_id) DO UPDATE SET
     subagent_id=coalesce(excluded.subagent_id, tool_calls.subagent_id),
     from_hook=1
 """
-
-
-def project_of(transcript_path: object) -> str:
-    """Claude Code's project folder name is the transcript's parent folder."""
-    if type(transcript_path) is not str or not transcript_path:
-        return ""
-    parent = os.path.dirname(transcript_path)
-    if os.path.basename(os.path.dirname(parent)) == "subagents":  # <project>/<session>/subagents/x.jsonl
-        parent = os.path.dirname(os.path.dirname(parent))
-    return os.path.basename(parent)
 
 
 def _tool_row(r: dict) -> tuple | None:
