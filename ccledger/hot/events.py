@@ -8,7 +8,6 @@ row. Hook status wins over the status read from a transcript.
 """
 from __future__ import annotations
 
-
 from . import db, fastjson, spool
 from .ingest import split_mcp
 
