@@ -85,3 +85,10 @@ def test_the_launcher_finds_the_data_folder_where_paths_puts_it(monkeypatch):
     monkeypatch.setenv("XDG_DATA_HOME", "/tmp/xdg-data")
     assert launcher._data_dir() == paths.data_dir() == "/tmp/xdg-data/ccledger"
     assert launcher.venv_python().startswith(paths.venv_dir())
+
+
+def test_the_bulk_ingest_index_list_matches_the_migrated_schema(isolated):
+    conn = db.connect()
+    found = dict(conn.execute("SELECT name, sql FROM sqlite_master WHERE type='index' AND sql IS NOT NULL"))
+    for name, sql in schema.SECONDARY_INDEXES.items():
+        assert " ".join(found[name].split()) == " ".join(sql.split())

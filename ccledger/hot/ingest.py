@@ -491,13 +491,21 @@ def _run_pool(conn: sqlite3.Connection, tasks: list[Task], overrides: dict | Non
     method = "fork" if os.name == "posix" and "fork" in multiprocessing.get_all_start_methods() else None
     ledger = conn.execute("PRAGMA database_list").fetchone()[2]
     redo: list[Task] = []
-    with multiprocessing.get_context(method).Pool(workers) as pool:
-        batches = _batches(tasks)
-        for part, later in pool.imap_unordered(_work, [(ledger, b, overrides) for b in batches]):
-            summary.merge(part)
-            redo.extend(later)
-            if progress:
-                progress(part.bytes)
+    if conn.execute("SELECT 1 FROM api_calls LIMIT 1").fetchone() is None:  # a first load: index at the end
+        with db.transaction(conn):
+            for name in schema.SECONDARY_INDEXES:
+                conn.execute(f"DROP INDEX IF EXISTS {name}")
+    try:
+        with multiprocessing.get_context(method).Pool(workers) as pool:
+            batches = _batches(tasks)
+            for part, later in pool.imap_unordered(_work, [(ledger, b, overrides) for b in batches]):
+                summary.merge(part)
+                redo.extend(later)
+                if progress:
+                    progress(part.bytes)
+    finally:
+        with db.transaction(conn):
+            schema.ensure_indexes(conn)
     return redo
 
 
@@ -505,6 +513,8 @@ def ingest(conn: sqlite3.Connection, roots: Iterable[str] | None = None, overrid
            workers: int | None = None, progress: Callable[[int], None] | None = None,
            on_plan: Callable[[int], None] | None = None, lock_timeout: float = 10.0) -> Summary:
     """Bring the ledger up to date with every transcript under the Claude config folders."""
+    with db.transaction(conn):
+        schema.ensure_indexes(conn)  # in case a bulk ingest was killed before it rebuilt them
     metas: list = []
     found = discover(paths.claude_dirs() if roots is None else roots, metas)
     summary = Summary()
