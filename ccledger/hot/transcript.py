@@ -75,6 +75,12 @@ def _civil_ms(y: int, mo: int, d: int, secs: int, ms: int) -> int:
     return ((era * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719468) * 86400 + secs) * 1000 + ms
 
 
+def _month_days(y: int, mo: int) -> int:
+    if mo == 2:
+        return 29 if y % 4 == 0 and (y % 100 != 0 or y % 400 == 0) else 28
+    return 30 if mo in (4, 6, 9, 11) else 31
+
+
 def parse_ts(value: object) -> int | None:
     """ISO-8601 (Z or offset, any fraction) -> epoch milliseconds; None if unusable.
 
@@ -93,8 +99,9 @@ def parse_ts(value: object) -> int | None:
         try:
             mo, d = int(value[5:7]), int(value[8:10])
             h, mi, s = int(value[11:13]), int(value[14:16]), int(value[17:19])
-            if 1 <= mo <= 12 and 1 <= d <= 28 and h < 24 and mi < 60 and s < 60:
-                return _civil_ms(int(value[0:4]), mo, d, h * 3600 + mi * 60 + s, int(value[20:23]))
+            y = int(value[0:4])
+            if 1 <= mo <= 12 and 1 <= d <= _month_days(y, mo) and h < 24 and mi < 60 and s < 60:
+                return _civil_ms(y, mo, d, h * 3600 + mi * 60 + s, int(value[20:23]))
         except ValueError:
             return None
     return _parse_ts_datetime(value)
