@@ -54,14 +54,26 @@ def test_recording_hook_imports_neither_third_party_nor_sqlite_nor_json(isolated
 
 def test_stop_hook_that_ingests_imports_no_third_party(transcript):
     payload = {"hook_event_name": "Stop", "session_id": "example-claude-code", "transcript_path": str(transcript)}
-    loaded = tops(modules_after("hook", payload))
+    modules = modules_after("hook", payload)
+    loaded = tops(modules)
     assert "_sqlite3" in loaded and "sqlite3" not in loaded  # it ingested, without sqlite3.dbapi2
     assert not loaded & FORBIDDEN
+    assert "ccledger.hot.budgets" not in modules and "datetime" not in modules  # no budgets; own ISO parser
 
 
 def test_status_line_imports_no_third_party(transcript):
     payload = {"session_id": "example-claude-code", "transcript_path": str(transcript),
                "model": {"id": "claude-sonnet-4-20250514", "display_name": "Sonnet 4"}}
-    loaded = tops(modules_after("statusline", payload))
+    modules = modules_after("statusline", payload)
+    loaded = tops(modules)
     assert "_sqlite3" in loaded and "sqlite3" not in loaded  # it read the ledger, without sqlite3.dbapi2
     assert not loaded & FORBIDDEN
+    assert "ccledger.hot.budgets" not in modules  # none configured
+
+
+def test_status_line_with_a_budget_measures_it(transcript, isolated):
+    (isolated / "ccledger").mkdir(exist_ok=True)
+    (isolated / "ccledger" / "config.toml").write_text('[budgets.session]\ntokens = 1000\n')
+    payload = {"session_id": "example-claude-code", "transcript_path": str(transcript),
+               "model": {"id": "claude-sonnet-4-20250514", "display_name": "Sonnet 4"}}
+    assert "ccledger.hot.budgets" in modules_after("statusline", payload)

@@ -103,15 +103,17 @@ AFTER_TOOL = {"PostToolUse", "PostToolUseFailure"}
 
 def budgets_configured() -> bool:
     from . import userconfig
-    config = userconfig.load()
-    return bool(config.get("budgets") or config.get("projects"))
+    return userconfig.has_budgets(userconfig.load())
 
 
 def catch_up(payload: dict, budget_s: float | None = None) -> None:
     """Drain the spool, ingest this session's new transcript bytes (and its subagents'), and measure the
     budgets (new warnings are queued for the next synchronous hook: an async hook's output would reach
     the model, not the user)."""
-    from . import attribution, budgets, db, events, ingest, pricing, windows  # sqlite3 only where needed
+    from . import attribution, db, events, ingest, pricing, windows  # sqlite3 only where needed
+    budgets = None
+    if budgets_configured():
+        from . import budgets
     started = time.monotonic()
     targets = [payload.get(k) for k in ("transcript_path", "agent_transcript_path")]
     targets = [t for t in targets if type(t) is str and t]
@@ -133,15 +135,17 @@ def catch_up(payload: dict, budget_s: float | None = None) -> None:
         ingest.session_metas(conn, files)
         session = payload.get("session_id")
         if type(session) is str and (budget_s is None or time.monotonic() - started < budget_s / 2):
-            if budgets.needs_attribution(payload.get("cwd")):
+            if budgets and budgets.needs_attribution(payload.get("cwd")):
                 attribution.refresh(conn, [session])  # a tool-result or MCP limit is measured from it
             else:
                 attribution.refresh_now_and_then(conn, session)
         if budget_s is None:
             windows.refresh_calibration(conn)
-            transcript = payload.get("transcript_path")
-            budgets.evaluate(conn, session if type(session) is str else None, payload.get("cwd"),
-                             int(time.time() * 1000), transcript=transcript if type(transcript) is str else None)
+            if budgets:
+                transcript = payload.get("transcript_path")
+                budgets.evaluate(conn, session if type(session) is str else None, payload.get("cwd"),
+                                 int(time.time() * 1000),
+                                 transcript=transcript if type(transcript) is str else None)
     finally:
         conn.close()
 

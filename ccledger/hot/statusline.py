@@ -130,7 +130,7 @@ def has_new_bytes(conn: sqlite3.Connection, path: str) -> bool:
     return row is None or row[:3] != (st.st_size, st.st_mtime_ns, st.st_ino) or row[3] != st.st_size
 
 
-def gather(s: Status, now_ms: int, record: bool = True) -> dict:
+def gather(s: Status, now_ms: int, record: bool = True, budgeted: bool = True) -> dict:
     """Everything the line needs from the ledger (after recording and catching up)."""
     from . import db, spool
     values: dict = {}
@@ -167,10 +167,11 @@ def gather(s: Status, now_ms: int, record: bool = True) -> dict:
                                             (midnight, midnight + DAY_MS)).fetchone()[0] or 0.0
         if windows.official(s.five_hour_pct, s.five_hour_reset_ms, windows.BLOCK_MS, now_ms) is None:
             values["window"] = windows.estimate(conn, now_ms, windows.cached_calibration())
-        from . import budgets
-        _, measures = budgets.evaluate(conn, s.session_id, s.cwd, now_ms, s, announce_crossings=False,
-                                       transcript=s.transcript_path)
-        values.update(budgets.status_mark(measures))
+        if budgeted:
+            from . import budgets
+            _, measures = budgets.evaluate(conn, s.session_id, s.cwd, now_ms, s, announce_crossings=False,
+                                           transcript=s.transcript_path)
+            values.update(budgets.status_mark(measures))
     finally:
         conn.close()
     return values
@@ -292,7 +293,8 @@ def build(raw: bytes, now_ms: int, record: bool = True) -> list[str]:
         errlog.record("statusline", "stdin is empty: showing a minimal line", False)
     elif obj is not None and s.faults:
         errlog.record("statusline", "; ".join(s.faults), False)
-    config = userconfig.load().get("statusline") or {}
+    everything = userconfig.load()
+    config = everything.get("statusline") or {}
     if type(config) is not dict:
         config = {}
     values: dict = {}
@@ -303,7 +305,7 @@ def build(raw: bytes, now_ms: int, record: bool = True) -> list[str]:
             spool_reading(s, found, now_ms)
             remember(s, dict(values), found.get("reading"), found["ms"])
         else:
-            values = gather(s, now_ms, record)
+            values = gather(s, now_ms, record, userconfig.has_budgets(everything))
             reading = values.pop("_reading", None)
             if record:
                 remember(s, dict(values), reading, now_ms)

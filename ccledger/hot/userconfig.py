@@ -67,6 +67,11 @@ def load() -> dict:
     return config
 
 
+def has_budgets(config: dict) -> bool:
+    """Whether any budget is configured: without one, the hot path never imports the budgets module."""
+    return bool(config.get("budgets") or config.get("projects"))
+
+
 def note_once(key: str, message: str) -> None:
     """Log a problem with the config once per version of the file, not on every hook call."""
     try:
