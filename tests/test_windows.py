@@ -35,3 +35,24 @@ def test_report_windows_lists_official_windows_with_forecast(session):  # noqa: 
     official = [r for r in rows if not r["estimate"]]
     assert len(official) == 1 and official[0]["used_pct"] == 80 and official[0]["window"] == "five_hour"
     assert official[0]["total_tokens"] == ledger_rows("SELECT SUM(total_tokens) FROM api_calls")[0][0]
+
+
+def test_calibration_reuses_old_windows_and_a_full_one_sees_everything(session):  # noqa: F811
+    from ccledger.hot import db
+    cli("ingest")
+    tokens = ledger_rows("SELECT SUM(total_tokens) FROM api_calls")[0][0]
+    conn = db.connect()
+    try:
+        conn.execute("INSERT INTO readings (session_id, ts_ms, five_hour_pct, five_hour_reset_ms) VALUES (?,?,?,?)",
+                     ("s", NOW, 20.0, NOW + 4 * windows.HOUR_MS))
+        value, samples = windows.calibrate(conn)
+        assert value["tokens_per_pct"] == {"sonnet": pytest.approx(tokens / 20)}
+        conn.execute("UPDATE readings SET five_hour_pct = 40")  # a reading of that window drained late
+        two_days_later, an_hour_later = NOW + 48 * windows.HOUR_MS, NOW + windows.HOUR_MS
+        assert windows.calibrate(conn, samples, two_days_later)[0]["tokens_per_pct"] == {
+            "sonnet": pytest.approx(tokens / 20)}, "a window with no recent reading keeps its sample"
+        assert windows.calibrate(conn, samples, an_hour_later)[0]["tokens_per_pct"] == {
+            "sonnet": pytest.approx(tokens / 40)}, "a recent window is measured again"
+        assert windows.calibrate(conn)[0]["tokens_per_pct"] == {"sonnet": pytest.approx(tokens / 40)}
+    finally:
+        conn.close()

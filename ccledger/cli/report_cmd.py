@@ -43,14 +43,13 @@ def rows_for(conn: sqlite3.Connection, kind: str, flt: usage.Filters, breakdown:
 
 def run(args: argparse.Namespace) -> int:
     conn, flt = prepare(args)
+    extra = {}
+    if args.kind == "windows":  # first: the estimated window below uses it
+        extra["calibration"] = windows.refresh_calibration(conn, force=True)
     rows = rows_for(conn, args.kind, flt, args.breakdown)
-    totals = usage.totals([r for r in rows if not r.get("is_gap")])
+    totals = {} if args.kind == "windows" else usage.totals([r for r in rows if not r.get("is_gap")])
     skipped = usage.skipped(conn)
     unpriced = usage.unpriced_models(conn, flt)
-    extra = {}
-    if args.kind == "windows":
-        extra["calibration"] = windows.refresh_calibration(conn, force=True)
-        totals = {}
     if args.json:
         print(envelope.dumps(envelope.build(args.kind, rows, totals, skipped, timezone=flt.zone.name,
                                             unpriced_models=unpriced, **extra)))

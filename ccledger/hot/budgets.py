@@ -172,7 +172,7 @@ def _window(conn: sqlite3.Connection, kind: str, now_ms: int, status) -> windows
     if row:
         return windows.official(row[0], row[1], length, now_ms)
     if kind == "window":
-        return windows.estimate(conn, now_ms, windows.cached_calibration())
+        return windows.estimate(conn, now_ms, windows.refresh_calibration(conn))
     return None
 
 

@@ -110,7 +110,7 @@ def catch_up(payload: dict, budget_s: float | None = None) -> None:
     """Drain the spool, ingest this session's new transcript bytes (and its subagents'), and measure the
     budgets (new warnings are queued for the next synchronous hook: an async hook's output would reach
     the model, not the user)."""
-    from . import attribution, db, events, ingest, pricing, windows  # sqlite3 only where needed
+    from . import attribution, db, events, ingest, pricing  # sqlite3 only where needed
     budgets = None
     if budgets_configured():
         from . import budgets
@@ -139,13 +139,10 @@ def catch_up(payload: dict, budget_s: float | None = None) -> None:
                 attribution.refresh(conn, [session])  # a tool-result or MCP limit is measured from it
             else:
                 attribution.refresh_now_and_then(conn, session)
-        if budget_s is None:
-            windows.refresh_calibration(conn)
-            if budgets:
-                transcript = payload.get("transcript_path")
-                budgets.evaluate(conn, session if type(session) is str else None, payload.get("cwd"),
-                                 int(time.time() * 1000),
-                                 transcript=transcript if type(transcript) is str else None)
+        if budget_s is None and budgets:
+            transcript = payload.get("transcript_path")
+            budgets.evaluate(conn, session if type(session) is str else None, payload.get("cwd"),
+                             int(time.time() * 1000), transcript=transcript if type(transcript) is str else None)
     finally:
         conn.close()
 

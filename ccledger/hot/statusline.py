@@ -166,7 +166,7 @@ def gather(s: Status, now_ms: int, record: bool = True, budgeted: bool = True) -
         values["today_cost"] = conn.execute("SELECT SUM(cost_usd) FROM api_calls WHERE ts_ms >= ? AND ts_ms < ?",
                                             (midnight, midnight + DAY_MS)).fetchone()[0] or 0.0
         if windows.official(s.five_hour_pct, s.five_hour_reset_ms, windows.BLOCK_MS, now_ms) is None:
-            values["window"] = windows.estimate(conn, now_ms, windows.cached_calibration())
+            values["window"] = windows.estimate(conn, now_ms, windows.refresh_calibration(conn))
         if budgeted:
             from . import budgets
             _, measures = budgets.evaluate(conn, s.session_id, s.cwd, now_ms, s, announce_crossings=False,

@@ -25,6 +25,7 @@ BLOCK_MS = 5 * HOUR_MS
 WEEK_MS = 7 * 24 * HOUR_MS
 MIN_CALIBRATION_PCT = 5.0       # readings below this say too little about capacity
 CALIBRATION_MAX_AGE_S = 600
+RESAMPLE_MS = 24 * 3_600_000   # windows with a reading this recent are measured again at each refresh
 FAMILIES = ("opus", "sonnet", "haiku", "fable", "mythos")
 
 
@@ -98,33 +99,49 @@ def estimate(conn: sqlite3.Connection, now_ms: int, calibration: dict) -> Window
     return Window(pct, start, end, True, runs_out(pct, start, end, now_ms))
 
 
-def calibrate(conn: sqlite3.Connection) -> dict:
-    """Tokens per 1% of the 5-hour window, per model family, from official readings.
+def calibrate(conn: sqlite3.Connection, samples: dict | None = None, now_ms: int | None = None) -> tuple[dict, dict]:
+    """Tokens per 1% of the 5-hour window, per model family, from official readings: (calibration, samples).
 
     For each window (one reset time) the highest reading is paired with the
     tokens the ledger saw from the window's start to that reading. A window
     counts for a family when that family made up 90% of its tokens; the median
-    over windows is kept.
+    over windows is kept. `samples` (window -> [family, tokens per 1%]) from the
+    last computation are reused for every window without a reading in the last
+    day: a year of readings is not re-measured every few minutes.
     """
-    samples: dict[str, list[float]] = {}
-    for reset, pct, ts in conn.execute(
-            "SELECT five_hour_reset_ms, MAX(five_hour_pct), MAX(ts_ms) FROM readings WHERE five_hour_pct >= ?"
-            " AND five_hour_reset_ms IS NOT NULL GROUP BY five_hour_reset_ms", (MIN_CALIBRATION_PCT,)):
+    query = ("SELECT five_hour_reset_ms, MAX(five_hour_pct), MAX(ts_ms) FROM readings WHERE five_hour_pct >= ?"
+             " AND five_hour_reset_ms IS NOT NULL")
+    if samples is None:
+        samples, found = {}, conn.execute(query + " GROUP BY five_hour_reset_ms", (MIN_CALIBRATION_PCT,))
+    else:
+        since = (now_ms if now_ms is not None else int(time.time() * 1000)) - RESAMPLE_MS
+        samples = dict(samples)
+        found = conn.execute(query + " AND ts_ms >= ? AND five_hour_reset_ms IN (SELECT five_hour_reset_ms FROM"
+                             " readings WHERE ts_ms >= ?) GROUP BY five_hour_reset_ms",
+                             (MIN_CALIBRATION_PCT, since - 2 * BLOCK_MS, since))
+    for reset, pct, ts in found.fetchall():
         by_family: dict[str, int] = {}
         for model, total in conn.execute("SELECT model, SUM(total_tokens) FROM api_calls WHERE ts_ms >= ? AND"
                                          " ts_ms <= ? GROUP BY model", (reset - BLOCK_MS, ts)):
             by_family[family(model)] = by_family.get(family(model), 0) + (total or 0)
         whole = sum(by_family.values())
-        for name, total in by_family.items():
-            if whole and total >= 0.9 * whole:
-                samples.setdefault(name, []).append(whole / pct)
-    per_pct = {name: sorted(values)[len(values) // 2] for name, values in samples.items()}
-    return {"tokens_per_pct": per_pct, "windows": {k: len(v) for k, v in samples.items()},
-            "computed_at": int(time.time() * 1000)}
+        samples[str(reset)] = next(([name, whole / pct] for name, total in by_family.items()
+                                    if whole and total >= 0.9 * whole), None)
+    per_family: dict[str, list[float]] = {}
+    for sample in samples.values():
+        if sample:
+            per_family.setdefault(sample[0], []).append(sample[1])
+    per_pct = {name: sorted(values)[len(values) // 2] for name, values in per_family.items()}
+    return ({"tokens_per_pct": per_pct, "windows": {k: len(v) for k, v in per_family.items()},
+             "computed_at": int(time.time() * 1000)}, samples)
 
 
 def _calibration_path() -> str:
     return os.path.join(paths.state_dir(), "calibration.json")
+
+
+def _samples_path() -> str:
+    return os.path.join(paths.state_dir(), "calibration-samples.json")
 
 
 def cached_calibration() -> dict:
@@ -137,7 +154,8 @@ def cached_calibration() -> dict:
 
 
 def refresh_calibration(conn: sqlite3.Connection, force: bool = False) -> dict:
-    """Recompute the cached calibration when it is older than a few minutes (or when forced)."""
+    """The calibration, recomputed when older than a few minutes: incrementally (recent windows only),
+    or from every reading when forced (`report windows`, which also catches readings drained late)."""
     from .userconfig import write_atomic
     try:
         fresh = time.time() - os.path.getmtime(_calibration_path()) < CALIBRATION_MAX_AGE_S
@@ -145,6 +163,14 @@ def refresh_calibration(conn: sqlite3.Connection, force: bool = False) -> dict:
         fresh = False
     if fresh and not force:
         return cached_calibration()
-    value = calibrate(conn)
+    samples = None
+    if not force:
+        try:
+            with open(_samples_path(), "rb") as handle:
+                samples = fastjson.loads(handle.read())
+        except (OSError, ValueError):
+            pass
+    value, samples = calibrate(conn, samples if type(samples) is dict else None)
+    write_atomic(_samples_path(), fastjson.dumps(samples))
     write_atomic(_calibration_path(), fastjson.dumps(value))
     return value
