@@ -28,6 +28,7 @@ CHUNK = 8 << 20             # bytes of transcript per unit of work
 POOL_THRESHOLD = 24 << 20   # below this much new data, parse in-process
 BATCH = 64 << 20            # bytes of transcript per write transaction in a bulk ingest
 HEAD = 4096                 # the first line (up to this many bytes) identifies a file
+BULK_CACHE = -32768         # SQLite page cache of a bulk writer, KiB: the key B-trees stay in memory (default 2 MB)
 
 
 class Task(namedtuple("Task", "path info start expected restart size inode mtime_ns")):
@@ -460,6 +461,7 @@ def _work(args: tuple) -> tuple[Summary, list[Task]]:
         _worker_conn = db.connect(ledger, timeout=60.0)
         # one checkpoint per ~40 MB of WAL instead of one per 4 MB: fewer fsyncs in a bulk load
         _worker_conn.execute("PRAGMA wal_autocheckpoint=10000")
+        _worker_conn.execute(f"PRAGMA cache_size={BULK_CACHE}")
     conn = _worker_conn
     parsed = [(task, [scan_job(job) for job in _jobs(task, CHUNK, overrides)]) for task in batch]
     summary, redo = Summary(), []
