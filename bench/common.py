@@ -267,17 +267,21 @@ def ensure_ccusage(version: str = CCUSAGE_VERSION) -> list[str]:
     binary = prefix / "node_modules" / ".bin" / "ccusage"
     if (_installed_version(prefix, "ccusage") != version or _installed_version(prefix, native) != version
             or not binary.exists()):
-        npm = shutil.which("npm")
-        if not npm:
-            raise Unavailable("npm not found: cannot install the ccusage baseline")
-        log(f"installing ccusage@{version} and {native}@{version} into {prefix} ...")
-        prefix.mkdir(parents=True, exist_ok=True)
-        done = subprocess.run([npm, "install", "--prefix", str(prefix), "--no-audit", "--no-fund",
-                               "--loglevel=error", f"ccusage@{version}", f"{native}@{version}"],
-                              capture_output=True, text=True)
-        if done.returncode != 0 or not binary.exists():
-            raise Unavailable(f"npm install of ccusage@{version} failed:\n{(done.stderr or done.stdout)[-2000:]}")
+        _npm_install(prefix, [f"ccusage@{version}", f"{native}@{version}"], binary)
     return [str(binary)]
+
+
+def _npm_install(prefix: Path, specs: list[str], product: Path) -> None:
+    """`npm install --prefix` a baseline tool; Unavailable unless npm succeeds and `product` then exists."""
+    npm = shutil.which("npm")
+    if not npm:
+        raise Unavailable(f"npm not found: cannot install the {specs[0]} baseline")
+    log(f"installing {' and '.join(specs)} into {prefix} ...")
+    prefix.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run([npm, "install", "--prefix", str(prefix), "--no-audit", "--no-fund", "--loglevel=error",
+                           *specs], capture_output=True, text=True)
+    if done.returncode != 0 or not product.exists():
+        raise Unavailable(f"npm install of {specs[0]} failed:\n{(done.stderr or done.stdout)[-2000:]}")
 
 
 CCSTATUSLINE_VERSION = "2.2.30"
@@ -301,15 +305,7 @@ def ensure_ccstatusline(version: str = CCSTATUSLINE_VERSION) -> Path:
     prefix = OUT / "node"
     script = prefix / "node_modules" / "ccstatusline" / "dist" / "ccstatusline.js"
     if _installed_version(prefix, "ccstatusline") != version or not script.is_file():
-        npm = shutil.which("npm")
-        if not npm:
-            raise Unavailable("npm not found: cannot install the ccstatusline baseline")
-        log(f"installing ccstatusline@{version} into {prefix} ...")
-        prefix.mkdir(parents=True, exist_ok=True)
-        done = subprocess.run([npm, "install", "--prefix", str(prefix), "--no-audit", "--no-fund",
-                               "--loglevel=error", f"ccstatusline@{version}"], capture_output=True, text=True)
-        if done.returncode != 0 or not script.is_file():
-            raise Unavailable(f"npm install of ccstatusline@{version} failed:\n{(done.stderr or done.stdout)[-2000:]}")
+        _npm_install(prefix, [f"ccstatusline@{version}"], script)
     return script
 
 
