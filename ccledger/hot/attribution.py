@@ -199,8 +199,7 @@ def refresh_now_and_then(conn: sqlite3.Connection, session: str, min_interval_s:
     import time
 
     from . import paths
-    stamp = os.path.join(paths.state_dir(), "attributed", "".join(c if c.isalnum() or c in "-_" else "_"
-                                                                    for c in session))
+    stamp = paths.session_state("attributed", session)
     try:
         if time.time() - os.path.getmtime(stamp) < min_interval_s:
             return False

@@ -18,16 +18,12 @@ import os
 from . import fastjson, paths
 
 
-def _name(session: str | None) -> str:
-    return "_global" if not session else "".join(c if c.isalnum() or c in "-_" else "_" for c in session)
-
-
 def path(session: str | None) -> str:
-    return os.path.join(paths.state_dir(), "gate", f"{_name(session)}.json")
+    return paths.session_state("gate", session or "_global", ".json")
 
 
 def _queue_path(session: str) -> str:
-    return os.path.join(paths.state_dir(), "warnings", f"{_name(session)}.jsonl")
+    return paths.session_state("warnings", session or "_global", ".jsonl")
 
 
 def queue(session: str, messages: list[str], notify_model: bool) -> None:

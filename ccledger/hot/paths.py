@@ -85,6 +85,13 @@ def venv_dir() -> str:
     return os.path.join(data_dir(), "venv")
 
 
+def session_state(folder: str, session: str, suffix: str = "") -> str:
+    """state/<folder>/<session><suffix>, the session id made safe as a file name (Claude Code's are UUIDs;
+    anything else must not escape the folder)."""
+    name = "".join(c if c.isalnum() or c in "-_" else "_" for c in session)
+    return os.path.join(state_dir(), folder, name + suffix)
+
+
 def ensure_dir(path: str) -> str:
     os.makedirs(path, mode=0o700, exist_ok=True)
     return path

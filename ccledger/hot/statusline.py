@@ -56,8 +56,7 @@ def record_reading(conn: sqlite3.Connection, s: Status, project: str | None, now
 
 def _cache_path(session: str) -> str:
     from . import paths
-    name = "".join(c if c.isalnum() or c in "-_" else "_" for c in session)
-    return os.path.join(paths.state_dir(), "status", f"{name}.json")
+    return paths.session_state("status", session, ".json")
 
 
 def _stamp(path: str | None) -> list | None:
