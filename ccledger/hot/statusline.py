@@ -108,15 +108,17 @@ def remember(s: Status, values: dict, reading: list | None, now_ms: int) -> None
         userconfig.write_atomic(_cache_path(s.session_id), fastjson.dumps(body))
 
 
-def spool_reading(s: Status, found: dict, now_ms: int) -> None:
-    """Record the reading through the spool (drained into the ledger later), throttled like record_reading."""
+def spool_reading(s: Status, found: dict, now_ms: int) -> bool:
+    """Record the reading through the spool (drained into the ledger later), throttled like record_reading.
+    True if it did (the cache must then remember when)."""
     from . import spool
     last = found.get("reading") or [0, None]
     if now_ms - last[0] < READING_MIN_INTERVAL_MS and last[1] == _reading_key(s):
-        return
+        return False
     project = os.path.basename(os.path.dirname(s.transcript_path)) if s.transcript_path else None
     spool.append({"e": "reading", "s": s.session_id, "t": now_ms, "d": reading_row(s, project, now_ms)})
     found["reading"] = [now_ms, _reading_key(s)]
+    return True
 
 
 def has_new_bytes(conn: sqlite3.Connection, path: str) -> bool:
@@ -301,8 +303,8 @@ def build(raw: bytes, now_ms: int, record: bool = True) -> list[str]:
         found = cached(s, now_ms) if record else None
         if found is not None:
             values = found["values"]
-            spool_reading(s, found, now_ms)
-            remember(s, dict(values), found.get("reading"), found["ms"])
+            if spool_reading(s, found, now_ms):
+                remember(s, dict(values), found["reading"], found["ms"])
         else:
             values = gather(s, now_ms, record, userconfig.has_budgets(everything))
             reading = values.pop("_reading", None)
