@@ -28,6 +28,7 @@ import importlib.util
 import json
 import os
 import platform
+import random
 import shlex
 import shutil
 import signal
@@ -277,6 +278,10 @@ def _load_fake_server_module():
     return mod
 
 
+_SEEDED = ("import random, runpy, sys; random.seed(int(sys.argv[1])); sys.argv = sys.argv[2:]; "
+           "runpy.run_path(sys.argv[0], run_name='__main__')")
+
+
 class FakeApi:
     """The scripted Messages API (fake_anthropic.py) as a context manager.
 
@@ -299,13 +304,17 @@ class FakeApi:
         self.server_log = self.dir / "server.log"
         self.url = f"http://127.0.0.1:{self.port}"
         self._proc: subprocess.Popen | None = None
+        # The server draws its id prefix at random per start (as real ids are unique); seeding it here
+        # lets tool_use_ids() name the default ids without changing the shared server.
+        self.seed = random.randrange(1 << 32)
+        self.run_id = "%06x" % random.Random(self.seed).randrange(1 << 24)
 
     def __enter__(self) -> "FakeApi":
         self.script_path.write_text(json.dumps(self.scenario, indent=1))
         self.log_path.write_text("")
         with open(self.server_log, "wb") as out:
             self._proc = subprocess.Popen(
-                [sys.executable, str(FAKE_SERVER), "--port", str(self.port),
+                [sys.executable, "-c", _SEEDED, str(self.seed), str(FAKE_SERVER), "--port", str(self.port),
                  "--script", str(self.script_path), "--log", str(self.log_path)],
                 stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
                 start_new_session=True,
@@ -382,12 +391,12 @@ class FakeApi:
 
     def tool_use_ids(self) -> list[str]:
         """Every tool_use id the server handed out, in request order: the turn's explicit
-        "id", else the server's default f"toolu_e2e{n:05d}". Only streamed answers carry
+        "id", else the server's default f"toolu_e2e{run_id}{n:05d}". Only streamed answers carry
         the tool block (the server's non-streaming reply is text only). See served_turns()."""
         ids = []
         for row, turn in self.served_turns():
             if turn and turn.get("tool") and row["request"].get("stream"):
-                ids.append(turn["tool"].get("id", f"toolu_e2e{row['n']:05d}"))
+                ids.append(turn["tool"].get("id", f"toolu_e2e{self.run_id}{row['n']:05d}"))
         return ids
 
 
