@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from . import db, pricing
+from .transcript import MAX_TOKENS
 
 TYPE_CHECKING = False  # annotations only: the hot path avoids importing sqlite3.dbapi2
 if TYPE_CHECKING:
@@ -142,14 +143,20 @@ def _segment(owners: dict, segment: list) -> None:
                 o.o_cost += share * req.out_rate
 
 
+# Token counts as ingest admits them (0..MAX_TOKENS): a poisoned row in an older ledger cannot push a
+# carried sum past SQLite's 64-bit integers, nor make an owner negative.
+_TOKENS = ", ".join(f"max(0, min({c}, {MAX_TOKENS}))" for c in (
+    "input_tokens", "cache_write_5m", "cache_write_1h", "cache_read_tokens", "output_tokens"))
+
+
 def attribute(conn: sqlite3.Connection, session: str) -> list[tuple]:
     """Attribution rows for one session (see the attribution table in schema.py)."""
     prices: dict = {}
     chains: dict[str, list[_Request]] = defaultdict(list)
     project = ""
     for row in conn.execute(
-            "SELECT agent_id, ts_ms, offset, message_id, request_id, input_tokens, cache_write_5m, cache_write_1h,"
-            " cache_read_tokens, output_tokens, model, speed, geo, web_searches, text_bytes, project"
+            f"SELECT agent_id, ts_ms, offset, message_id, request_id, {_TOKENS}, model, speed, geo, web_searches,"
+            " text_bytes, project"
             " FROM api_calls WHERE session_id=? AND model != '<synthetic>' ORDER BY agent_id, ts_ms, offset",
             (session,)):
         chains[row[0]].append(_Request(row[:15], prices))
@@ -207,8 +214,7 @@ def refresh_now_and_then(conn: sqlite3.Connection, session: str, min_interval_s:
         pass
     refresh(conn, [session])
     paths.ensure_dir(os.path.dirname(stamp))
-    with open(stamp, "w"):
-        pass
+    os.close(os.open(stamp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))  # a new mtime; 0600 like every file
     return True
 
 
@@ -217,8 +223,13 @@ def refresh(conn: sqlite3.Connection, sessions: list[str] | None = None) -> int:
     dirty = [r[0] for r in conn.execute("SELECT session_id FROM dirty_sessions")]
     todo = dirty if sessions is None else sorted(set(sessions) & set(dirty))
     for session in todo:
-        rows = attribute(conn, session)
+        seen = conn.execute("PRAGMA data_version").fetchone()[0]
+        rows = attribute(conn, session)  # outside the write lock: other writers are not held up meanwhile
         with db.transaction(conn):
+            if conn.execute("PRAGMA data_version").fetchone()[0] != seen:
+                # another process committed since, maybe to this session: its dirty mark is cleared below, so
+                # the rows must include what it wrote (computed again, under the lock)
+                rows = attribute(conn, session)
             conn.execute("DELETE FROM attribution WHERE session_id=?", (session,))
             conn.executemany("INSERT INTO attribution VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", rows)
             conn.execute("DELETE FROM dirty_sessions WHERE session_id=?", (session,))

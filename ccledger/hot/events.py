@@ -17,6 +17,12 @@ if TYPE_CHECKING:
 
 _STATUS = {"post": "ok", "denied": "denied"}
 
+
+def _fits(value: object) -> bool:
+    """Can SQLite store it? A spool line written by an older hook may hold a duration of 10**30, which would
+    stop this drain and every later one."""
+    return type(value) is not int or -(1 << 63) <= value < 1 << 63  # type: ignore[operator]
+
 _TOOL_SQL = """
 INSERT INTO tool_calls (tool_use_id, session_id, project, agent_id, tool_name, mcp_server, mcp_tool, input_bytes,
     result_bytes, status, started_ms, ended_ms, duration_ms, prompt_id, subagent_id, from_hook)
@@ -48,14 +54,16 @@ def _tool_row(r: dict) -> tuple | None:
     status = _STATUS.get(kind) or (detail.get("st") if kind == "fail" else None)
     start = r["t"] if kind == "pre" else None
     end = r["t"] if kind in ("post", "fail") else None
-    return (tool_id, r.get("s") or "", r.get("pj") or "", r.get("a") or "", name, server, tool, detail.get("in"),
-            detail.get("out"), status, start, end, detail.get("ms"), r.get("p"), detail.get("sub"))
+    sizes = [v if _fits(v) else None for v in (detail.get("in"), detail.get("out"), detail.get("ms"))]
+    return (tool_id, r.get("s") or "", r.get("pj") or "", r.get("a") or "", name, server, tool, sizes[0],
+            sizes[1], status, start, end, sizes[2], r.get("p"), detail.get("sub"))
 
 
 def apply(conn: sqlite3.Connection, records: list[dict]) -> None:
     """Idempotent: events are keyed by their spool id, tool facts merge by tool_use_id; status line
     readings (spooled when a render did not open the ledger) go to the readings table."""
-    readings = [r["d"] for r in records if r.get("e") == "reading" and type(r.get("d")) is list and len(r["d"]) == 15]
+    readings = [r["d"] for r in records if r.get("e") == "reading" and type(r.get("d")) is list and len(r["d"]) == 15
+                and all(map(_fits, r["d"]))]
     records = [r for r in records if r.get("e") != "reading"]
     with db.transaction(conn):
         conn.executemany("INSERT OR REPLACE INTO readings VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", readings)

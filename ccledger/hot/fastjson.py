@@ -51,6 +51,8 @@ def loads(text: str | bytes) -> object:
         value, end = _scan(text, start)
     except (StopIteration, SystemError):
         raise ValueError("not valid JSON") from None
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
     finally:
         _DecodeSettings.memo.clear()
     if text[end:].strip():

@@ -6,13 +6,22 @@ was replaced, or whose first line changed is re-read from the start, and the
 natural keys make that free of double counting. Each range of lines is
 written in one transaction together with its new offset, after checking that
 the offset is still the one the range was read from: two ingesting processes
-can never both apply the same bytes. Large backlogs are parsed by a pool of
-worker processes while this process writes.
+can never both apply the same bytes. Size and mtime are stored only by the
+commit that read a file up to the size the plan saw (earlier chunks store size
+-1): a process killed or stopped at its deadline after some chunks leaves a
+file that the next ingest continues from its offset. Large backlogs are parsed
+by a pool of worker processes while this process writes.
+
+Reading costs time and memory linear in the bytes read. A line longer than
+MAX_LINE (64 MiB: no API response comes near it; such a line is a huge tool
+result or file copy) is skipped and counted as `too_long` without being held in
+memory: only its end is searched for.
 """
 from __future__ import annotations
 
 import binascii
 import os
+import time
 from collections import namedtuple
 
 from . import db, fastjson, locks, paths, pricing, schema
@@ -28,6 +37,8 @@ CHUNK = 8 << 20             # bytes of transcript per unit of work
 POOL_THRESHOLD = 24 << 20   # below this much new data, parse in-process
 BATCH = 64 << 20            # bytes of transcript per write transaction in a bulk ingest
 HEAD = 4096                 # the first line (up to this many bytes) identifies a file
+MAX_LINE = 64 << 20         # a longer line is skipped (`too_long`); at least CHUNK, so it is always a range's last
+BLOCK = 1 << 20             # bytes per read while looking for the end of a line
 BULK_CACHE = -32768         # SQLite page cache of a bulk writer, KiB: the key B-trees stay in memory (default 2 MB)
 
 
@@ -48,6 +59,7 @@ class Summary:
         self.tool_calls = 0
         self.restarts = 0
         self.busy: list[str] = []
+        self.stopped = False  # the deadline passed with bytes left: the next ingest continues
         self.skipped: dict[str, int] = {}
 
     def add(self, rows: "Rows") -> None:
@@ -62,6 +74,7 @@ class Summary:
         for name in ("files_read", "bytes", "lines", "api_calls", "tool_calls", "restarts"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.busy += other.busy
+        self.stopped = self.stopped or other.stopped
         for reason, count in other.skipped.items():
             self.skipped[reason] = self.skipped.get(reason, 0) + count
 
@@ -96,6 +109,8 @@ def discover(roots: Iterable[str], metas: list | None = None) -> list[tuple[str,
                 name = entry.name
                 if entry.is_dir(follow_symlinks=False):
                     stack.append(entry.path)
+                elif not entry.is_file():  # a FIFO or device named *.jsonl would block the first read
+                    continue
                 elif name.endswith(".jsonl"):
                     found.append((entry.path, *identify(root, entry.path)))
                 elif metas is not None and name.endswith(".meta.json") and name.startswith("agent-"):
@@ -105,9 +120,11 @@ def discover(roots: Iterable[str], metas: list | None = None) -> list[tuple[str,
 
 
 def ingest_metas(conn: sqlite3.Connection, metas: list[tuple[str, str, str, str]]) -> int:
-    """Read changed agent-<id>.meta.json sidecars: which Agent/Task call started each subagent."""
+    """Read changed agent-<id>.meta.json sidecars: which Agent/Task call started each subagent. Its description
+    is text from that call's input, so it is kept only with `[privacy] store_descriptions = true`."""
     known = {row[0]: row[1:] for row in conn.execute("SELECT path, size, mtime_ns FROM files WHERE path LIKE '%.meta.json'")}
     changed = 0
+    keep: bool | None = None  # whether descriptions may be stored: read from the config once, when first needed
     for path, project, session, agent in metas:
         try:
             st = os.stat(path)
@@ -120,13 +137,17 @@ def ingest_metas(conn: sqlite3.Connection, metas: list[tuple[str, str, str, str]
         if type(meta) is not dict:
             continue
         parent = meta.get("toolUseId") if type(meta.get("toolUseId")) is str else None
+        if keep is None:
+            from . import userconfig
+            keep = userconfig.stores_descriptions()
+        description = meta.get("description") if keep and type(meta.get("description")) is str else None
         with db.transaction(conn):
             conn.execute(
                 "INSERT INTO agents VALUES (?,?,?,?,?) ON CONFLICT (session_id, agent_id) DO UPDATE SET"
                 " agent_type=coalesce(excluded.agent_type, agents.agent_type),"
-                " description=coalesce(excluded.description, agents.description),"
+                " description=excluded.description,"
                 " parent_tool_use_id=coalesce(excluded.parent_tool_use_id, agents.parent_tool_use_id)",
-                (session, agent, meta.get("agentType"), meta.get("description"), parent))
+                (session, agent, meta.get("agentType"), description, parent))
             if parent:
                 conn.execute("INSERT INTO tool_calls (tool_use_id, session_id, project, subagent_id) VALUES (?,?,?,?)"
                              " ON CONFLICT (tool_use_id) DO UPDATE SET subagent_id=excluded.subagent_id",
@@ -182,51 +203,69 @@ def plan(conn: sqlite3.Connection, found: list[tuple[str, str, str, str]]) -> li
             for path, project, session, agent, st in new:
                 conn.execute("INSERT OR IGNORE INTO files (path, project, session_id, agent_id) VALUES (?,?,?,?)",
                              (path, project, session, agent))
-        ids = dict(conn.execute("SELECT path, id FROM files WHERE offset = 0"))
-        for path, project, session, agent, st in new:
-            info = FileInfo(ids[path], project, session, agent)
-            tasks.append(Task(path, info, 0, 0, False, st.st_size, st.st_ino, st.st_mtime_ns))
+                # by path: another process may have inserted the row since, and read some of the file
+                file_id = conn.execute("SELECT id FROM files WHERE path=?", (path,)).fetchone()[0]
+                info = FileInfo(file_id, project, session, agent)
+                tasks.append(Task(path, info, 0, 0, False, st.st_size, st.st_ino, st.st_mtime_ns))
     return tasks
 
 
 # ---------------------------------------------------------------------------------- reading
 
-def _to_newline(handle, limit: int = 1 << 40) -> bytes:
-    """Bytes from the current position through the next newline (or to EOF)."""
-    out = b""
-    while len(out) < limit:
-        block = handle.read(1 << 20)
+def _newline_within(handle, limit: int) -> int:
+    """Bytes from the current position through the next newline if it comes within `limit` bytes, else -1.
+    Holds one block at a time, whatever the distance."""
+    seen = 0
+    while seen < limit:
+        block = handle.read(min(BLOCK, limit - seen))
         if not block:
-            break
+            return -1
         nl = block.find(b"\n")
         if nl >= 0:
-            return out + block[: nl + 1]
-        out += block
-    return out
+            return seen + nl + 1
+        seen += len(block)
+    return -1
 
 
-def read_range(path: str, a: int, b: int, file_start: int) -> tuple[bytes, int]:
-    """The bytes of the lines that start in [a, b), and the offset they begin at.
+def read_range(path: str, a: int, b: int, file_start: int) -> tuple[bytes, int, int]:
+    """The bytes of the lines that start in [a, b), the offset they begin at, and `long_end`.
 
     Lines are split among ranges by where they start, so adjacent ranges
     partition a file exactly and can be parsed in parallel. Offset -1 means
-    no line starts in the range.
+    no line starts in the range. A last line longer than MAX_LINE is left out
+    of the bytes: `long_end` is then the offset after it (0 otherwise; a long
+    line still being written is left for next time). Time and memory are
+    linear in the range and its last line, never in the lines around it.
     """
     with open(path, "rb") as handle:
         start = a
-        if a > file_start:
+        if a > file_start:  # a line starts in [a, b) only after a newline in [a-1, b-1)
             handle.seek(a - 1)
-            skipped = _to_newline(handle)
-            if not skipped.endswith(b"\n"):
-                return b"", -1
-            start = a - 1 + len(skipped)
-        if start >= b:
-            return b"", -1
+            found = _newline_within(handle, b - a)
+            if found < 0:
+                return b"", -1, 0
+            start = a - 1 + found
         handle.seek(start)
         data = handle.read(b - start)
-        if len(data) == b - start and data[-1:] != b"\n":
-            data += _to_newline(handle)
-    return data, start
+        if len(data) < b - start or data[-1:] == b"\n":
+            return data, start, 0
+        tail = data.rfind(b"\n") + 1  # the last line runs on past b: read it through its newline
+        parts, size, pos = [data], len(data) - tail, start + len(data)
+        while size <= MAX_LINE:
+            block = handle.read(BLOCK)
+            nl = block.find(b"\n")
+            if nl >= 0:
+                block = block[: nl + 1]
+            parts.append(block)
+            size += len(block)
+            pos += len(block)
+            if (nl >= 0 or not block) and size <= MAX_LINE:
+                return b"".join(parts), start, 0
+            if nl >= 0:
+                return data[:tail], start, pos
+        del parts
+        found = _newline_within(handle, 1 << 62)
+        return data[:tail], start, (pos + found if found >= 0 else 0)
 
 
 class Rows(namedtuple("Rows", "calls tools items skipped limits lines end first_ts start")):
@@ -282,8 +321,13 @@ def rows_of(result: Scan, info: FileInfo, price: Pricer, start: int) -> Rows:
 
 def scan_job(job: tuple) -> Rows:
     path, info, a, b, file_start, overrides = job
-    data, start = read_range(path, a, b, file_start)
-    return rows_of(scan(data, start, info), info, Pricer(overrides), a)
+    data, start, long_end = read_range(path, a, b, file_start)
+    result = scan(data, start, info)
+    if long_end:
+        result.lines += 1
+        result.skip("too_long")
+        result.end = long_end
+    return rows_of(result, info, Pricer(overrides), a)
 
 
 def _jobs(task: Task, chunk: int, overrides: dict | None) -> list[tuple]:
@@ -375,8 +419,12 @@ def _advance(expected: int, rows: Rows) -> int:
     return rows.end if rows.end >= 0 else expected
 
 
-def apply(conn: sqlite3.Connection, task: Task, rows: Rows, expected: int, first: bool) -> bool:
-    """Write one scanned range inside the caller's transaction; False if the offset moved."""
+def apply(conn: sqlite3.Connection, task: Task, rows: Rows, expected: int, first: bool, done: bool) -> bool:
+    """Write one scanned range inside the caller's transaction; False if the offset moved.
+
+    `done`: the range reached the size the plan saw, so that size and mtime are stored and the file is
+    skipped until it changes. Before that, size -1: a process that dies between chunks leaves the file
+    to be continued, never looking read."""
     file_id = task.info.file_id
     row = conn.execute("SELECT offset, first_ts_ms FROM files WHERE id=?", (file_id,)).fetchone()
     if row is None or row[0] != expected:
@@ -392,8 +440,8 @@ def apply(conn: sqlite3.Connection, task: Task, rows: Rows, expected: int, first
     conn.execute(
         "UPDATE files SET offset=?, lines=CASE WHEN ? THEN ? ELSE lines+? END, size=?, inode=?, mtime_ns=?,"
         " first_ts_ms=?, head_crc=coalesce(?, head_crc), restarts=restarts+? WHERE id=?",
-        (_advance(expected, rows), restart, rows.lines, rows.lines, task.size, task.inode, task.mtime_ns,
-         first_ts, head, int(restart), file_id))
+        (_advance(expected, rows), restart, rows.lines, rows.lines, task.size if done else -1, task.inode,
+         task.mtime_ns if done else -1, first_ts, head, int(restart), file_id))
     start = first_ts or 0  # the file's first activity: the tie-break between two copies of a response
     calls = [c[:-1] + (start,) for c in _drop_replays(conn, rows.calls)]
     _mark_quarters(conn, calls)
@@ -413,7 +461,9 @@ def apply(conn: sqlite3.Connection, task: Task, rows: Rows, expected: int, first
 # ---------------------------------------------------------------------------------- running
 
 def _run_inline(conn: sqlite3.Connection, task: Task, overrides: dict | None, summary: Summary,
-                lock_timeout: float) -> None:
+                lock_timeout: float, deadline: float | None = None) -> None:
+    """Read one file a chunk per transaction; after the chunk that passes `deadline` (time.monotonic()),
+    stop: what was committed stays, the next ingest continues from there."""
     try:
         with locks.file_lock(task.path, lock_timeout):
             row = conn.execute("SELECT offset FROM files WHERE id=?", (task.info.file_id,)).fetchone()
@@ -425,13 +475,17 @@ def _run_inline(conn: sqlite3.Connection, task: Task, overrides: dict | None, su
                     return
                 task = fresh[0]
             expected, first = task.expected, True
-            for job in _jobs(task, CHUNK, overrides):
+            jobs = _jobs(task, CHUNK, overrides)
+            for number, job in enumerate(jobs, 1):
                 rows = scan_job(job)
                 with db.transaction(conn):
-                    if not apply(conn, task, rows, expected, first):
+                    if not apply(conn, task, rows, expected, first, number == len(jobs)):
                         return
                 summary.add(rows)
                 expected, first = _advance(expected, rows), False
+                if deadline is not None and number < len(jobs) and time.monotonic() >= deadline:
+                    summary.stopped = True
+                    return
             summary.files_read += 1
             summary.restarts += int(task.restart)
     except locks.LockTimeout:
@@ -468,8 +522,8 @@ def _work(args: tuple) -> tuple[Summary, list[Task]]:
     with locks.FileLock(os.path.join(paths.lock_dir(), "write.lock"), 120.0), db.transaction(conn):
         for task, chunks in parsed:
             expected, first = task.expected, True
-            for rows in chunks:
-                if not apply(conn, task, rows, expected, first):
+            for number, rows in enumerate(chunks, 1):
+                if not apply(conn, task, rows, expected, first, number == len(chunks)):
                     redo.append(task)
                     break
                 summary.add(rows)
@@ -528,23 +582,31 @@ def ingest(conn: sqlite3.Connection, roots: Iterable[str] | None = None, overrid
 
 def run(conn: sqlite3.Connection, tasks: list[Task], summary: Summary, overrides: dict | None = None,
         workers: int | None = None, progress: Callable[[int], None] | None = None,
-        on_plan: Callable[[int], None] | None = None, lock_timeout: float = 10.0) -> Summary:
+        on_plan: Callable[[int], None] | None = None, lock_timeout: float = 10.0,
+        deadline: float | None = None) -> Summary:
+    """Read the planned files: in worker processes for a large backlog, else here. With a `deadline`
+    (time.monotonic(); a hook's budget) reading stops after the chunk that passes it, the first chunk
+    always read: a caller that is always late still makes progress."""
     backlog = sum(t.size - t.start for t in tasks)
     if on_plan:
         on_plan(backlog)
     workers = workers if workers is not None else min(os.cpu_count() or 1, 4)
     if workers > 1 and backlog >= POOL_THRESHOLD:
         tasks = _run_pool(conn, tasks, overrides, summary, workers, progress)
-    for task in tasks:
-        _run_inline(conn, task, overrides, summary, lock_timeout)
+    for number, task in enumerate(tasks):
+        if number and deadline is not None and time.monotonic() >= deadline:  # one chunk at least: progress
+            summary.stopped = True
+            break
+        _run_inline(conn, task, overrides, summary, lock_timeout, deadline)
         if progress:
             progress(task.size - task.start)
     return summary
 
 
 def _root_of(path: str) -> str | None:
-    """The Claude config folder holding this transcript (the parent of its `projects` ancestor)."""
-    folder = os.path.dirname(path)
+    """The Claude config folder holding this transcript (the parent of its `projects` ancestor). Normalised
+    first: a hook payload's `<root>/projects/p/../../../../etc/passwd` is not a transcript."""
+    folder = os.path.dirname(os.path.normpath(path))
     while os.path.basename(folder) != "projects":
         parent = os.path.dirname(folder)
         if parent == folder:
@@ -587,12 +649,13 @@ def pending_bytes(conn: sqlite3.Connection, path: str) -> int:
 
 
 def ingest_file(conn: sqlite3.Connection, path: str, overrides: dict | None = None,
-                lock_timeout: float = 0.0) -> Summary:
-    """The hot-path form: one transcript (a session or subagent file), never waiting long for a lock."""
+                lock_timeout: float = 0.0, deadline: float | None = None) -> Summary:
+    """The hot-path form: one transcript (a session or subagent file), never waiting long for a lock,
+    stopping after the chunk that passes `deadline` (time.monotonic())."""
     summary = Summary()
     root = _root_of(path)
     if root is None or not os.path.isfile(path):
         return summary
     summary.files = 1
     tasks = plan(conn, [(path, *identify(root, path))])
-    return run(conn, tasks, summary, overrides, workers=1, lock_timeout=lock_timeout)
+    return run(conn, tasks, summary, overrides, workers=1, lock_timeout=lock_timeout, deadline=deadline)

@@ -21,8 +21,12 @@ def _dict(value: object) -> dict:
     return value if type(value) is dict else {}
 
 
+_BOUND = 2.0 ** 53  # past any real count, cost, duration or epoch ms; what is stored stays in SQLite's integers
+
+
 def _number(value: object) -> float | None:
-    return float(value) if type(value) in (int, float) else None
+    """A finite JSON number within +-2**53, else None (1e400 parses as infinity, NaN as NaN)."""
+    return float(value) if type(value) in (int, float) and -_BOUND <= value <= _BOUND else None  # type: ignore
 
 
 def _pct(value: object, faults: list, name: str) -> float | None:

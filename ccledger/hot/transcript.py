@@ -62,6 +62,19 @@ class Scan:
         self.skipped[reason] = self.skipped.get(reason, 0) + 1
 
 
+# Values no real line holds: skipped and counted as `out_of_range`, so one poisoned line never stops an
+# ingest or overflows a report. MAX_TOKENS is 1,000x the largest context window (1M) for each usage field
+# of one request; even at that bound 2**63 / (5 * MAX_TOKENS) = 1.8 billion requests fit in any SUM.
+# Timestamps must fall in [2000-01-01, 2200-01-01) UTC, where every time zone has a calendar date.
+MAX_TOKENS = 10**9
+TS_MIN_MS = 946684800000     # 2000-01-01T00:00:00Z
+TS_MAX_MS = 7258118400000    # 2200-01-01T00:00:00Z
+
+
+class OutOfRange(ValueError):
+    """A usage number above MAX_TOKENS (or an infinite one)."""
+
+
 _fast_calls = 0
 FAST_CALLS = 512  # after this many timestamps in one process (a bulk ingest), datetime's C parser pays off
 
@@ -124,7 +137,10 @@ def _parse_ts_datetime(value: str) -> int | None:
             return None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=_utc)
-    return round(moment.timestamp() * 1000)
+    try:
+        return round(moment.timestamp() * 1000)
+    except (OverflowError, ValueError):  # an offset that pushes year 1 or 9999 off the calendar
+        return None
 
 
 def _parse_ts_slow(value: str):
@@ -143,16 +159,16 @@ def _parse_ts_slow(value: str):
 
 
 def _count(value: object) -> int:
-    """A token count: int, integral float, or null (0). Anything else is bad usage."""
+    """A token count: int, integral float, or null (0). Above MAX_TOKENS: OutOfRange; anything else
+    (negative, fractional, NaN, a string) is bad usage (ValueError)."""
     kind = type(value)
-    if kind is int:
-        if value < 0:
-            raise ValueError
-        return value  # type: ignore[return-value]
-    if value is None:
+    if kind is int or kind is float:
+        if value > MAX_TOKENS:  # type: ignore[operator]
+            raise OutOfRange
+        if value >= 0 and value == int(value):  # type: ignore[operator,call-overload]
+            return int(value)  # type: ignore[call-overload]
+    elif value is None:
         return 0
-    if kind is float and value >= 0 and value == int(value):  # type: ignore[operator]
-        return int(value)  # type: ignore[arg-type]
     raise ValueError
 
 
@@ -168,7 +184,8 @@ def usage_tokens(usage: dict) -> tuple[int, int, int, int, int]:
     out = usage.get("output_tokens")
     total_write = usage.get("cache_creation_input_tokens")
     if not (type(inp) is int and type(cr) is int and type(out) is int and type(total_write) is int
-            and inp >= 0 and cr >= 0 and out >= 0 and total_write >= 0):
+            and 0 <= inp <= MAX_TOKENS and 0 <= cr <= MAX_TOKENS and 0 <= out <= MAX_TOKENS
+            and 0 <= total_write <= MAX_TOKENS):
         inp, cr, out, total_write = _count(inp), _count(cr), _count(out), _count(total_write)
     split = usage.get("cache_creation")
     if type(split) is dict:
@@ -262,8 +279,18 @@ class _Reader:
             agent = self.info.agent_id or obj.get("agentId") or ("sidechain" if side else "")
         return session, agent if type(agent) is str else "", side
 
-    def item(self, obj: dict, offset: int, idx: int, forced_agent: str | None, kind: str, size: int) -> None:
+    def stamp(self, obj: dict, missing: str | None) -> int | None:
+        """The line's time in epoch ms, or None after counting why not: `missing` (when given) if it has no
+        usable timestamp, `out_of_range` if it lies outside [TS_MIN_MS, TS_MAX_MS)."""
         ts = parse_ts(obj.get("timestamp"))
+        if ts is not None and TS_MIN_MS <= ts < TS_MAX_MS:
+            return ts
+        if ts is not None or missing:
+            self.scan.skip("out_of_range" if ts is not None else missing)  # type: ignore[arg-type]
+        return None
+
+    def item(self, obj: dict, offset: int, idx: int, forced_agent: str | None, kind: str, size: int) -> None:
+        ts = self.stamp(obj, None)
         if ts is None:
             return
         session, agent, _ = self._identity(obj, forced_agent)
@@ -277,11 +304,17 @@ class _Reader:
         usage = msg.get("usage")
         if type(usage) is not dict:
             return scan.skip("assistant_without_usage")
-        ts = parse_ts(obj.get("timestamp"))
+        ts = self.stamp(obj, "bad_timestamp")
         if ts is None:
-            return scan.skip("bad_timestamp")
+            return None
+        web = usage.get("server_tool_use")
+        searches = web.get("web_search_requests") if type(web) is dict else 0
         try:
             inp, cw5, cw1h, cr, out = usage_tokens(usage)
+            if type(searches) is int and searches > MAX_TOKENS:
+                raise OutOfRange
+        except OutOfRange:
+            return scan.skip("out_of_range")
         except (ValueError, OverflowError):
             return scan.skip("bad_usage")
         first = scan.first_ts
@@ -307,11 +340,9 @@ class _Reader:
             text = old[C_TEXT]
         model = msg.get("model")
         geo = usage.get("inference_geo")
-        web = usage.get("server_tool_use")
-        searches = web.get("web_search_requests") if type(web) is dict else 0
         calls[key] = [mid, rid, session, agent, side, model if type(model) is str else "", ts, inp, cw5, cw1h, cr,
                       out, total, "fast" if usage.get("speed") == "fast" else "standard",
-                      geo if type(geo) is str else "", searches if type(searches) is int else 0, source, offset,
+                      geo if type(geo) is str else "", max(searches, 0) if type(searches) is int else 0, source, offset,
                       text]
         if obj.get("isApiErrorMessage"):
             self.limit(msg, session, ts)
@@ -346,8 +377,9 @@ class _Reader:
             text = block.get("text") if type(block) is dict else None
             if type(text) is str and LIMIT_MARK in text:
                 tail = text.split(LIMIT_MARK, 1)[1].strip()
-                if tail[:10].isdigit():
-                    self.scan.limits.append((session, ts, int(tail[:10]) * 1000))
+                reset = int(tail[:10]) * 1000 if tail[:10].isascii() and tail[:10].isdigit() else 0
+                if TS_MIN_MS <= reset < TS_MAX_MS:
+                    self.scan.limits.append((session, ts, reset))
 
     def user(self, obj: dict, offset: int, forced_agent: str | None) -> None:
         msg = obj.get("message")
@@ -362,9 +394,9 @@ class _Reader:
             return self.item(obj, offset, 0, forced_agent, kind, len(content))
         if type(content) is not list:
             return
-        ts = parse_ts(obj.get("timestamp"))
+        ts = self.stamp(obj, "bad_timestamp")
         if ts is None:
-            return self.scan.skip("bad_timestamp")
+            return None
         session, agent, _ = self._identity(obj, forced_agent)
         prompt = obj.get("promptId")
         for idx, block in enumerate(content):
@@ -430,6 +462,7 @@ def scan(data: bytes, start: int, info: FileInfo, first_line: bool = True) -> Sc
             continue
         try:
             text = line.decode("utf-8", "replace")
+            line = b""  # held once while parsed (as text): a long line costs ~3x its size, not 4x
             obj, end = _scan_once(text, begin)
             if end != len(text) and text[end:].strip():
                 raise ValueError("extra data")

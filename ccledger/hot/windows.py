@@ -80,8 +80,8 @@ def active_block(conn: sqlite3.Connection, now_ms: int) -> tuple[int, int, dict[
     if now_ms >= start + BLOCK_MS:
         return None
     tokens: dict[str, int] = {}
-    for model, total in conn.execute("SELECT model, SUM(total_tokens) FROM api_calls WHERE ts_ms >= ? AND"
-                                     " ts_ms <= ? GROUP BY model", (start, now_ms)):
+    for model, total in conn.execute("SELECT model, CAST(total(total_tokens) AS INTEGER) FROM api_calls"
+                                     " WHERE ts_ms >= ? AND ts_ms <= ? GROUP BY model", (start, now_ms)):
         tokens[family(model)] = tokens.get(family(model), 0) + (total or 0)
     return start, start + BLOCK_MS, tokens
 
@@ -121,8 +121,8 @@ def calibrate(conn: sqlite3.Connection, samples: dict | None = None, now_ms: int
                              (MIN_CALIBRATION_PCT, since - 2 * BLOCK_MS, since))
     for reset, pct, ts in found.fetchall():
         by_family: dict[str, int] = {}
-        for model, total in conn.execute("SELECT model, SUM(total_tokens) FROM api_calls WHERE ts_ms >= ? AND"
-                                         " ts_ms <= ? GROUP BY model", (reset - BLOCK_MS, ts)):
+        for model, total in conn.execute("SELECT model, CAST(total(total_tokens) AS INTEGER) FROM api_calls"
+                                         " WHERE ts_ms >= ? AND ts_ms <= ? GROUP BY model", (reset - BLOCK_MS, ts)):
             by_family[family(model)] = by_family.get(family(model), 0) + (total or 0)
         whole = sum(by_family.values())
         samples[str(reset)] = next(([name, whole / pct] for name, total in by_family.items()

@@ -84,7 +84,10 @@ def footer_notes(out: Console, skipped: dict, unpriced: list[str]) -> None:
 def local_time(iso: str | None, zone, fmt: str) -> str:
     """An envelope timestamp (ISO, UTC) shown in the report's time zone."""
     from ..report.periods import parse_iso_ms
-    return zone.moment(parse_iso_ms(iso)).strftime(fmt) if iso else ""
+    if not iso:
+        return ""
+    moment = zone.moment(parse_iso_ms(iso))
+    return moment.strftime(fmt.replace("%Y", f"{moment.year:04d}"))  # strftime does not pad years below 1000
 
 
 def blocks_table(rows: list[dict], zone) -> Table:

@@ -9,10 +9,11 @@ import sqlite3
 
 from ..hot import attribution
 from . import usage
+from .rollup import total as _total
 
 ERRORS = "status IN ('error', 'interrupted', 'denied')"
-_SUMS = ("SUM(a.marginal_tokens), SUM(a.carried_tokens), SUM(a.output_tokens), SUM(a.marginal_cost),"
-         " SUM(a.carried_cost), SUM(a.output_cost)")
+_SUMS = (f"{_total('a.marginal_tokens')}, {_total('a.carried_tokens')}, {_total('a.output_tokens')},"
+         " SUM(a.marginal_cost), SUM(a.carried_cost), SUM(a.output_cost)")
 
 
 def _where(flt: usage.Filters, alias: str, ts: str) -> tuple[str, list]:
@@ -92,9 +93,9 @@ def agents(conn: sqlite3.Connection, flt: usage.Filters) -> list[dict]:
     where, params = usage.Filters(flt.zone, flt.since_ms, flt.until_ms, flt.project, flt.session).where("c")
     rows = []
     for session, agent, project, inp, out, cw, cr, cost, n, first, last in conn.execute(
-            "SELECT c.session_id, c.agent_id, c.project, SUM(input_tokens), SUM(output_tokens),"
-            " SUM(cache_write_5m + cache_write_1h), SUM(cache_read_tokens), SUM(cost_usd), COUNT(*), MIN(ts_ms),"
-            f" MAX(ts_ms) FROM api_calls c WHERE {where} AND c.agent_id != '' AND model != '<synthetic>'"
+            f"SELECT c.session_id, c.agent_id, c.project, {_total('input_tokens')}, {_total('output_tokens')},"
+            f" {_total('cache_write_5m + cache_write_1h')}, {_total('cache_read_tokens')}, SUM(cost_usd), COUNT(*),"
+            f" MIN(ts_ms), MAX(ts_ms) FROM api_calls c WHERE {where} AND c.agent_id != '' AND model != '<synthetic>'"
             " GROUP BY 1, 2", params):
         meta = conn.execute("SELECT agent_type, description, parent_tool_use_id FROM agents"
                             " WHERE session_id=? AND agent_id=?", (session, agent)).fetchone() or (None, None, None)
@@ -126,7 +127,7 @@ def agents(conn: sqlite3.Connection, flt: usage.Filters) -> list[dict]:
 def context_tokens(conn: sqlite3.Connection, flt: usage.Filters) -> int:
     """input + cache writes + cache reads over every request in scope: what carried tokens add up to."""
     where, params = flt.where()
-    return conn.execute(f"SELECT SUM(input_tokens + cache_write_5m + cache_write_1h + cache_read_tokens)"
+    return conn.execute(f"SELECT {_total('input_tokens + cache_write_5m + cache_write_1h + cache_read_tokens')}"
                         f" FROM api_calls WHERE {where} AND model != '<synthetic>'", params).fetchone()[0] or 0
 
 

@@ -14,6 +14,18 @@ from typing import Callable
 from ..errors import USAGE, CcledgerError
 from ..hot.schema import QUARTER_MS
 
+# The days every time zone can show (datetime spans years 1..9999, and a zone's offset may move a day
+# either way). Ingest keeps only years 2000..2200, but an older ledger may hold anything: a time
+# outside is shown at the nearest edge instead of failing the report with `date value out of range`.
+FIRST_DAY, LAST_DAY = dt.date(1, 1, 3), dt.date(9999, 12, 29)
+_EPOCH_DAY = dt.date(1970, 1, 1)
+MIN_MS = (FIRST_DAY - _EPOCH_DAY).days * 86_400_000
+MAX_MS = (LAST_DAY - _EPOCH_DAY).days * 86_400_000
+
+
+def clamp_ms(ms: int) -> int:
+    return MIN_MS if ms < MIN_MS else MAX_MS if ms > MAX_MS else ms
+
 
 @dataclass(frozen=True)
 class Zone:
@@ -22,11 +34,13 @@ class Zone:
     tz: dt.tzinfo | None
 
     def moment(self, ms: int) -> dt.datetime:
+        ms = clamp_ms(ms)
         if self.tz is None:
             return dt.datetime.fromtimestamp(ms / 1000).astimezone()
         return dt.datetime.fromtimestamp(ms / 1000, self.tz)
 
     def midnight_ms(self, day: dt.date) -> int:
+        day = min(max(day, FIRST_DAY), LAST_DAY + dt.timedelta(days=1))
         naive = dt.datetime(day.year, day.month, day.day)
         start = naive.replace(tzinfo=self.tz) if self.tz is not None else naive
         return int(start.timestamp() * 1000)
@@ -61,8 +75,10 @@ def parse_date(text: str) -> dt.date:
 
 def bounds(z: Zone, since: str | None, until: str | None) -> tuple[int | None, int | None]:
     """Inclusive local dates -> [start_ms, end_ms)."""
-    start = z.midnight_ms(parse_date(since)) if since else None
-    end = z.midnight_ms(parse_date(until) + dt.timedelta(days=1)) if until else None
+    def day(text: str) -> dt.date:
+        return min(max(parse_date(text), FIRST_DAY), LAST_DAY)
+    start = z.midnight_ms(day(since)) if since else None
+    end = z.midnight_ms(day(until) + dt.timedelta(days=1)) if until else None
     if start is not None and end is not None and end <= start:
         raise CcledgerError(f"--until {until} is before --since {since}", USAGE)
     return start, end
@@ -90,14 +106,14 @@ def week_key(day: dt.date) -> str:
 
 
 def month_key(day: dt.date) -> str:
-    return day.strftime("%Y-%m")
+    return f"{day.year:04d}-{day.month:02d}"  # strftime's %Y does not pad years below 1000
 
 
 def iso_ms(ms: int | None) -> str | None:
     if ms is None:
         return None
-    return dt.datetime.fromtimestamp(ms / 1000, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + \
-        f"{ms % 1000:03d}Z"
+    ms = clamp_ms(ms)
+    return dt.datetime.fromtimestamp(ms // 1000, dt.timezone.utc).isoformat()[:19] + f".{ms % 1000:03d}Z"
 
 
 def parse_iso_ms(text: str) -> int:

@@ -8,8 +8,17 @@ from ..hot.schema import QUARTER_MS
 
 FULL_REBUILD = 2000  # beyond this many dirty quarters one scan of api_calls beats per-quarter lookups
 
-_SUMS = ("COUNT(*), SUM(input_tokens), SUM(output_tokens), SUM(cache_write_5m), SUM(cache_write_1h),"
-         " SUM(cache_read_tokens), SUM(cost_usd), MIN(ts_ms), MAX(ts_ms), SUM(priced = 0 AND total_tokens > 0)")
+
+def total(expr: str) -> str:
+    """A SUM of integers that cannot fail: SQLite's SUM raises `integer overflow` past 2**63, which one
+    poisoned row in an old ledger reaches. total() adds in floating point (exact below 2**53, far above
+    any real history) and CAST brings it back to an integer, clamped to the 64-bit range."""
+    return f"CAST(total({expr}) AS INTEGER)"
+
+
+_SUMS = (f"COUNT(*), {total('input_tokens')}, {total('output_tokens')}, {total('cache_write_5m')},"
+         f" {total('cache_write_1h')}, {total('cache_read_tokens')}, SUM(cost_usd), MIN(ts_ms), MAX(ts_ms),"
+         " SUM(priced = 0 AND total_tokens > 0)")
 
 
 def refresh(conn: sqlite3.Connection) -> int:

@@ -16,8 +16,9 @@ from . import periods, rollup
 SYNTHETIC = "<synthetic>"
 TOKEN_FIELDS = ("input_tokens", "output_tokens", "cache_creation_tokens", "cache_read_tokens")
 # Summed from usage_rollup (see report/rollup.py): one row per quarter hour, session, project and model.
-_SUMS = ("SUM(input_tokens), SUM(output_tokens), SUM(cache_write_5m + cache_write_1h), SUM(cache_read_tokens),"
-         " SUM(cost_usd), SUM(requests), MIN(first_ms), MAX(last_ms), SUM(cache_write_1h), MAX(unpriced) = 0")
+_SUMS = (f"{rollup.total('input_tokens')}, {rollup.total('output_tokens')},"
+         f" {rollup.total('cache_write_5m + cache_write_1h')}, {rollup.total('cache_read_tokens')}, SUM(cost_usd),"
+         f" SUM(requests), MIN(first_ms), MAX(last_ms), {rollup.total('cache_write_1h')}, MAX(unpriced) = 0")
 ROLLUP_TIME = f"quarter * {periods.QUARTER_MS}"  # local midnights fall on quarter hours: date bounds stay exact
 
 

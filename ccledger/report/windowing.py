@@ -6,9 +6,10 @@ import time
 
 from ..hot import windows
 from . import periods, usage
+from .rollup import total
 
-_TOKENS = ("SELECT SUM(input_tokens), SUM(output_tokens), SUM(cache_write_5m + cache_write_1h),"
-           " SUM(cache_read_tokens), SUM(cost_usd), COUNT(*) FROM api_calls WHERE ts_ms >= ? AND ts_ms < ?")
+_TOKENS = (f"SELECT {total('input_tokens')}, {total('output_tokens')}, {total('cache_write_5m + cache_write_1h')},"
+           f" {total('cache_read_tokens')}, SUM(cost_usd), COUNT(*) FROM api_calls WHERE ts_ms >= ? AND ts_ms < ?")
 
 
 def _tokens(conn: sqlite3.Connection, start: int, end: int) -> dict:
