@@ -13,18 +13,19 @@ config_model accepts the result.
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import os
 import re
 import sys
 from dataclasses import dataclass
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Iterable, Iterator, Sequence
 
 import tomli_w
 
 from . import config_model
 from .errors import CcledgerError
-from .hot import paths
+from .hot import locks
 from .hot.userconfig import write_atomic
 
 if sys.version_info >= (3, 11):
@@ -244,12 +245,9 @@ def _unset_one(lines: Lines, path: tuple[str, ...]) -> Lines:
 
 def _read(path: str) -> str:
     try:
-        with open(path, encoding="utf-8", newline="") as handle:
-            return handle.read()
+        return config_model.read_text(path)
     except FileNotFoundError:
         return ""
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CcledgerError(f"cannot read {path}: {exc}") from None
 
 
 MISSING = object()
@@ -327,12 +325,19 @@ def _checked(path: str, old: tuple[dict, str], new: tuple[dict, str], keys: list
     return []
 
 
+@contextlib.contextmanager
+def _locked(path: str) -> Iterator[None]:
+    """The config lock (0600, like every file ccledger writes): one `budget set` at a time."""
+    try:
+        with locks.FileLock(os.path.abspath(path) + ".lock", 10.0):
+            yield
+    except locks.LockTimeout:
+        raise CcledgerError(f"another ccledger is editing {path} (waited 10 s); try again") from None
+
+
 def _commit(path: str, targets: dict[tuple[str, ...], object], edit: Callable) -> list[str]:
     """Read, edit, validate and write under the config lock; nothing is written when no value changes."""
-    import filelock
-
-    paths.ensure_dir(os.path.dirname(os.path.abspath(path)))
-    with filelock.FileLock(path + ".lock", timeout=10):
+    with _locked(path):
         text = _read(path)
         doc = config_model.parse(text, path)
         expected = copy.deepcopy(doc)

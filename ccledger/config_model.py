@@ -26,7 +26,7 @@ from pydantic_core import PydanticCustomError
 
 from . import config_edit
 from .errors import CcledgerError
-from .hot import paths, render
+from .hot import paths, render, userconfig
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -150,6 +150,11 @@ class ModelPrice(Section):
     fast_multiplier: Optional[Positive] = None
 
 
+class Privacy(Section):
+    """The ledger keeps names, sizes, counts, ids, times and tokens; text a tool was given only if asked."""
+    store_descriptions: bool = False  # a subagent's `description` (part of its Agent/Task call's input)
+
+
 class Project(Section):
     budgets: Budgets = Field(default_factory=Budgets)
 
@@ -159,6 +164,7 @@ class Config(Section):
     pricing: dict[str, ModelPrice] = Field(default_factory=dict)
     budgets: Budgets = Field(default_factory=Budgets)
     projects: dict[Annotated[str, AfterValidator(_absolute)], Project] = Field(default_factory=dict)
+    privacy: Privacy = Field(default_factory=Privacy)
 
 
 @dataclass(frozen=True)
@@ -228,13 +234,19 @@ def load(path: Optional[str] = None) -> tuple[Config, list[Issue]]:
     """The validated config file (defaults when there is none) and its warnings."""
     path = path or paths.config_path()
     try:
-        with open(path, encoding="utf-8") as handle:
-            text = handle.read()
+        text = read_text(path)
     except FileNotFoundError:
         return Config(), []
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CcledgerError(f"cannot read {path}: {exc}") from None
     return validate(parse(text, path), text, path)
+
+
+def read_text(path: str) -> str:
+    """The file's text (FileNotFoundError passes through); a file that cannot be read or is not UTF-8 is a
+    ConfigError, worded as everywhere else (ccledger.hot.userconfig.read_text)."""
+    try:
+        return userconfig.read_text(path)
+    except userconfig.FileProblem as exc:
+        raise ConfigError(path, [Issue(None, exc.line, exc.what)]) from None
 
 
 def dump(value: Any, only_set: bool = False) -> Any:

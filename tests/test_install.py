@@ -15,6 +15,7 @@ import stat
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -463,3 +464,46 @@ def test_the_plugin_launcher_cli_mode_runs_the_installed_ccledger(claude_dir):
     done = launcher("cli", "report", "daily", "--since", "today", "--json")
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["report"] == "daily"
+
+
+# -- two installs at once (a real venv and pip install each: ~20 s) ------------------------------
+
+@pytest.mark.faults
+def test_two_installs_at_once_take_turns_and_build_outside_the_checkout(isolated, settings_file, tmp_path):
+    """Both wait while the install lock is held, then run one after the other: both succeed, the
+    checkout is only read (no build/ or *.egg-info from pip), each pip run has its own part of the log,
+    and the settings hold one set of entries."""
+    from ccledger.hot import locks
+
+    checkout = tmp_path / "checkout"
+    checkout.mkdir()
+    for name in ("install.py", "pyproject.toml", "README.md", "LICENSE", "ccledger", "hooks", "statusline", "plugin"):
+        source = REPO / name
+        if source.is_dir():
+            shutil.copytree(source, checkout / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+        else:
+            shutil.copy(source, checkout / name)
+    before = sorted(str(p.relative_to(checkout)) for p in checkout.rglob("*"))
+    env = dict(os.environ, PIP_CACHE_DIR=str(Path(os.environ.get("CCLEDGER_E2E_CACHE") or REPO / ".e2e-cache") / "pip"))
+    outs = [tmp_path / f"install{n}.out" for n in range(2)]
+    with locks.FileLock(os.path.join(paths.lock_dir(), "install.lock"), 0):
+        runs = [subprocess.Popen([sys.executable, str(checkout / "install.py"), "--yes", "--no-ingest"], env=env,
+                                 stdin=subprocess.DEVNULL, stdout=out.open("w"), stderr=subprocess.STDOUT)
+                for out in outs]
+        for _ in range(600):  # both reach the lock, and wait
+            if all("waiting for it to finish" in out.read_text() for out in outs):
+                break
+            time.sleep(0.1)
+    codes = [run.wait(timeout=900) for run in runs]
+    texts = [out.read_text() for out in outs]
+    assert codes == [0, 0], texts
+    assert all("waiting for it to finish" in text for text in texts)
+    assert sorted(str(p.relative_to(checkout)) for p in checkout.rglob("*")) == before
+    log = (Path(paths.log_dir()) / "install.log").read_text()
+    pips = [part for part in log.split("\n$ ") if " -m pip install " in part.partition("\n")[0]]
+    assert len(pips) == 2 and all("Successfully installed" in part for part in pips), log[-3000:]
+    assert len(ours_in(json.loads(settings_file.read_text()))) == len(hookspec.EVENTS)
+    home = Path(paths.data_dir())
+    for path in [home, *home.rglob("*")]:
+        if "venv" not in path.relative_to(home).parts[:1] or path.name == "venv":
+            assert stat.S_IMODE(path.lstat().st_mode) == (0o700 if path.is_dir() else 0o600), path

@@ -241,11 +241,32 @@ def _measures(args: argparse.Namespace) -> tuple[list, bool]:
         attribution.refresh(conn, [session])
     now = int(time.time() * 1000)
     found, _, _ = budgets.load(args.cwd or os.getcwd())
+    if not found:
+        _refuse_invalid(args.cwd or os.getcwd())
     measures = budgets.measure(conn, found, session, now)
     measured = {m.limit.key for m in measures}
     from ..hot.budgets import Measure
     measures += [Measure(limit, 0, "", None, "nothing measured yet") for limit in found if limit.key not in measured]
     return measures, gate.overridden(now)
+
+
+def _refuse_invalid(cwd: str) -> None:
+    """No limit in force may mean none is configured, or that the budgets written are invalid (the hot path
+    then turns them all off): the latter is an error naming the key and line, not "no budgets"."""
+    from ..hot import budgets
+    from . import context
+    try:
+        budgets.limits(budgets.effective(context.load_config(), cwd)[0])
+        return
+    except ValueError as exc:
+        reason = str(exc)
+    from .. import config_model
+    try:
+        config_model.load(paths.config_path())
+    except config_model.ConfigError as exc:
+        ours = [i for i in exc.issues if (i.key or "").split(".")[0] in ("budgets", "projects")]
+        reason = str(config_model.ConfigError(exc.path, ours)) if ours else reason
+    raise CcledgerError(f"the budgets are invalid, so none is in force: {reason}")
 
 
 def _row(m, overridden: bool) -> dict:

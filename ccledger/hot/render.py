@@ -12,7 +12,7 @@ import time
 
 DEFAULT_SEGMENTS = ["model", "context", "window", "week", "session", "today", "top", "budget"]
 PRIORITY = {"model": 1, "context": 1, "window": 1, "budget": 1, "session": 2, "week": 3, "today": 3, "top": 4,
-            "chained": 0}
+            "chained": 0, "config": 1}
 DEFAULT_THRESHOLDS = {"context": [60, 85], "window": [50, 80], "week": [70, 90], "budget": [50, 80]}
 DEFAULT_FORMATS = {
     "model": "{model}",
@@ -24,8 +24,61 @@ DEFAULT_FORMATS = {
     "top": "top {name} {tokens}",
     "budget": "{mark}",
 }
+DEFAULTS = {"segments": DEFAULT_SEGMENTS, "second_line": [], "separator": " │ ", "colors": True,
+            "chain_timeout": 1.0, "thresholds": {}, "format": {}}
 COLORS = {0: "\033[32m", 1: "\033[33m", 2: "\033[31m", None: ""}
 DIM, RESET = "\033[2m", "\033[0m"
+
+
+def _number(value: object, high: float = float("inf")) -> bool:
+    return type(value) in (int, float) and 0 < value < float("inf") and value <= high
+
+
+def _template(value: object) -> bool:
+    if type(value) is not str:
+        return False
+    import string
+    try:
+        list(string.Formatter().parse(value))
+    except ValueError:
+        return False
+    return True
+
+
+def _entry_ok(table: str, value: object) -> bool:
+    """One [statusline.thresholds] or [statusline.format] value: what config_model.Statusline accepts."""
+    if table == "format":
+        return _template(value)
+    return type(value) is list and len(value) == 2 and all(_number(v) for v in value) and value[0] <= value[1]
+
+
+def checked(config: object) -> tuple[dict, list[str]]:
+    """The [statusline] table with every key of the wrong type or value left out (so its default applies) and
+    the dotted names of those keys. The CLI validates with pydantic; this is the same rule in the stdlib,
+    because a mistake in one key must cost that key, not the line."""
+    if type(config) is not dict:
+        return {}, ["statusline"]
+    out, bad = dict(config), []
+    for key in ("segments", "second_line"):
+        value = config.get(key, [])
+        if type(value) is not list or not all(type(v) is str and v in DEFAULT_SEGMENTS for v in value):
+            bad.append(f"statusline.{key}")
+            out[key] = [v for v in value if v in DEFAULT_SEGMENTS] if type(value) is list else DEFAULTS[key]
+    for key, ok in (("separator", lambda v: type(v) is str), ("colors", lambda v: type(v) is bool),
+                    ("chain_timeout", lambda v: _number(v, 60))):
+        if key in config and not ok(config[key]):
+            bad.append(f"statusline.{key}")
+            out[key] = DEFAULTS[key]
+    for table in ("thresholds", "format"):
+        value = config.get(table, {})
+        if type(value) is not dict:
+            bad.append(f"statusline.{table}")
+            out[table] = {}
+            continue
+        wrong = [k for k, v in value.items() if k not in DEFAULT_SEGMENTS or not _entry_ok(table, v)]
+        bad += [f"statusline.{table}.{k}" for k in wrong]
+        out[table] = {k: v for k, v in value.items() if k not in wrong}
+    return out, bad
 
 
 def tokens(n: int | float | None) -> str:

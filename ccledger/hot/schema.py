@@ -328,6 +328,13 @@ def m008_slimmer_time_index(conn: sqlite3.Connection) -> None:
     )
 
 
+def m009_forget_descriptions(conn: sqlite3.Connection) -> None:
+    """Subagent descriptions are text from a tool call's input, stored before `[privacy] store_descriptions`
+    existed: no ledger keeps them unless its user opts in (ingest_metas stores them from then on)."""
+    conn.execute("UPDATE agents SET description = NULL WHERE description IS NOT NULL")
+
+
 MIGRATIONS = [m001_transcript_facts, m002_hooks_and_attribution, m003_status_readings, m004_covering_indexes,
-              m005_usage_rollup, m006_budget_alerts, m007_attribution_top, m008_slimmer_time_index]
+              m005_usage_rollup, m006_budget_alerts, m007_attribution_top, m008_slimmer_time_index,
+              m009_forget_descriptions]
 LATEST = len(MIGRATIONS)

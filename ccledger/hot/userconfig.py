@@ -3,32 +3,73 @@
 Parsing TOML costs more than a status line render may spend, so the parsed
 file is cached in state/config.json keyed by the file's size and mtime. A file
 that does not parse is logged once and treated as empty (no budgets, default
-status line): a broken config never breaks a session. The CLI validates it
-properly (`ccledger config check`).
+status line, which ends with a warning): a broken config never breaks a session.
+A bad [statusline] key costs only that key, named the same way. Every reader of
+the file, hot or CLI, reads it through `read_text`, so its problems are worded
+once. The CLI validates it properly (`ccledger config check`).
 """
 from __future__ import annotations
 
 import os
 import sys
 
-from . import errlog, fastjson, paths
+from . import errlog, fastjson, paths, render
 
 
 def _cache_path() -> str:
     return os.path.join(paths.state_dir(), "config.json")
 
 
+class FileProblem(ValueError):
+    """config.toml cannot be used at all; `what` says why in a few words (never the file's bytes)."""
+
+    def __init__(self, path: str, what: str, line: int | None = None) -> None:
+        super().__init__(f"{path}: {what}")
+        self.path, self.what, self.line = path, what, line
+
+
+def read_text(path: str) -> str:
+    """The config file's text, for every reader of it (hot path and CLI alike), so that a file that cannot be
+    read is named the same way everywhere: FileNotFoundError passes through; any other problem is a
+    FileProblem naming the cause and, for bytes that are not UTF-8, their offset and line."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        raise FileProblem(path, f"cannot read it ({exc.strerror or exc})") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise FileProblem(path, f"not UTF-8 text: byte 0x{data[exc.start]:02x} at offset {exc.start} "
+                                f"(line {line}): {exc.reason}; save the file as UTF-8", line) from None
+
+
+def parse(path: str) -> dict:
+    """The TOML document ({} when there is no file); FileProblem for a file that cannot be read or parsed."""
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
+    try:
+        text = read_text(path)
+    except FileNotFoundError:
+        return {}
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        import re
+        found = re.search(r"at line (\d+)", str(exc))
+        raise FileProblem(path, str(exc), int(found.group(1)) if found else None) from None
+
+
 def _parse(path: str) -> tuple[dict, str | None]:
     try:
-        if sys.version_info >= (3, 11):
-            import tomllib
-        else:  # pragma: no cover
-            import tomli as tomllib
-        with open(path, "rb") as handle:
-            value = tomllib.load(handle)
-        return value, None
+        return parse(path), None
     except Exception as exc:  # noqa: BLE001 - any failure means "no config", logged
-        return {}, f"{type(exc).__name__}: {exc}"
+        return {}, str(exc) if isinstance(exc, FileProblem) else f"{path}: {type(exc).__name__}: {exc}"
 
 
 def write_atomic(path: str, text: str) -> None:
@@ -44,32 +85,58 @@ def write_atomic(path: str, text: str) -> None:
 
 def load() -> dict:
     """The config as a dict ({} when absent or broken)."""
+    return load_checked()[0]
+
+
+def load_checked() -> tuple[dict, str | None]:
+    """(the config as a dict, why the file could not be used or None): {} and the reason when it is broken."""
     path = paths.config_path()
     try:
         st = os.stat(path)
     except OSError:
-        return {}
+        return {}, None
     stamp = [st.st_size, st.st_mtime_ns]
     try:
         with open(_cache_path(), "rb") as handle:
             cached = fastjson.loads(handle.read())
         if type(cached) is dict and cached.get("stamp") == stamp and cached.get("path") == path:
-            return cached.get("config") or {}
+            return cached.get("config") or {}, cached.get("error")
     except (OSError, ValueError):
         pass
     config, error = _parse(path)
     if error:
-        errlog.record("config", f"{path} could not be read ({error}); using defaults: no budgets", False)
+        errlog.record("config", f"{error}; the file could not be read, so until it is fixed the defaults "
+                                "apply (no budgets, the default status line)", False)
     try:
         write_atomic(_cache_path(), fastjson.dumps({"path": path, "stamp": stamp, "config": config, "error": error}))
     except (OSError, TypeError, ValueError):  # e.g. a TOML date, which JSON cannot hold: parse again next time
         pass
-    return config
+    return config, error
+
+
+def statusline(config: dict, error: str | None) -> tuple[dict, str | None]:
+    """The [statusline] table with each invalid key at its default, and the short warning the line ends with:
+    a mistake costs its own key only, and is named (in the line, and once in errors.log)."""
+    table, bad = render.checked(config.get("statusline", {}))
+    if bad:
+        note_once("statusline:" + ",".join(bad), f"{paths.config_path()}: invalid value for {', '.join(bad)}; the "
+                                                  "status line uses the default there (`ccledger config check` says why)")
+    if error:
+        return table, "⚠ config.toml invalid"
+    if not bad:
+        return table, None
+    return table, f"⚠ config: {bad[0]}" + (f" +{len(bad) - 1}" if len(bad) > 1 else "")
 
 
 def has_budgets(config: dict) -> bool:
     """Whether any budget is configured: without one, the hot path never imports the budgets module."""
     return bool(config.get("budgets") or config.get("projects"))
+
+
+def stores_descriptions() -> bool:
+    """`[privacy] store_descriptions = true`: the user agreed to keep subagent descriptions (tool input text)."""
+    privacy = load().get("privacy")
+    return type(privacy) is dict and privacy.get("store_descriptions") is True
 
 
 def note_once(key: str, message: str) -> None:

@@ -12,11 +12,14 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
+import time
 
 from ..errors import CcledgerError
 from ..hot import paths
 
 MIN_PYTHON = (3, 10)
+BUILD_INPUTS = ("pyproject.toml", "setup.cfg", "setup.py", "MANIFEST.in", "README.md", "LICENSE", "ccledger")
 PROBE = ("import json, sys, sysconfig; print(json.dumps({'purelib': sysconfig.get_paths()['purelib'], "
          "'scripts': sysconfig.get_paths()['scripts'], 'version': list(sys.version_info[:2])}))")
 
@@ -77,16 +80,40 @@ def existing(venv: str) -> Env | None:
     return found if found and os.path.isfile(found.launch) else None
 
 
+def _open_log(log: str) -> int:
+    """The install log, opened for appending, 0600 (older versions made it 0644)."""
+    fd = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    if hasattr(os, "fchmod"):
+        os.fchmod(fd, 0o600)
+    return fd
+
+
 def _run(cmd: list[str], log: str, what: str) -> None:
-    with open(log, "ab") as out:
+    """Run `cmd` with its output appended to the log (0600); a failure quotes this command's output only."""
+    with os.fdopen(_open_log(log), "ab") as out:
         out.write(("\n$ " + " ".join(cmd) + "\n").encode())
         out.flush()
+        start = out.seek(0, os.SEEK_END)
         code = subprocess.run(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL).returncode
     if code != 0:
         with open(log, "rb") as f:
+            f.seek(start)
             tail = [line for line in f.read().decode("utf-8", "replace").splitlines() if line.strip()]
-        last = tail[-1].strip() if tail else ""
+        last = tail[-1].strip() if tail else "no output"
         raise CcledgerError(f"{what} failed (exit {code}): {last} (full log: {log})")
+
+
+def _staged(checkout: str, into: str) -> str:
+    """A copy of what building the package reads. pip builds a local folder in place, where setuptools
+    writes build/ and ccledger.egg-info: two installs at once collided there (and a read-only checkout
+    could not be installed). From a copy in a temp folder, the checkout is only read."""
+    for name in BUILD_INPUTS:
+        source, target = os.path.join(checkout, name), os.path.join(into, name)
+        if os.path.isdir(source):
+            shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info"))
+        elif os.path.exists(source):
+            shutil.copy2(source, target)
+    return into
 
 
 def _create(venv: str, log: str) -> None:
@@ -99,17 +126,23 @@ def _create(venv: str, log: str) -> None:
 
 
 def ensure(checkout: str, venv: str, say=print) -> Env:
-    """Create the venv if needed (or if its interpreter is gone), then install the checkout into it."""
+    """Create the venv if needed (or if its interpreter is gone), then install the checkout into it.
+    The caller holds the install lock (installer.locked): one install per data folder at a time."""
     paths.ensure_dir(os.path.dirname(venv))
     paths.ensure_dir(paths.log_dir())
     log = os.path.join(paths.log_dir(), "install.log")
+    with os.fdopen(_open_log(log), "ab") as out:
+        out.write(f"\n==== install from {checkout} at {time.strftime('%Y-%m-%dT%H:%M:%S')}, "
+                  f"pid {os.getpid()}\n".encode())
     python = venv_python(venv)
     if probe(python, venv) is None:
         say(f"Creating the environment {venv} ...")
         _create(venv, log)
+        os.chmod(venv, 0o700)
     say("Installing ccledger and its dependencies into it (about a minute the first time) ...")
-    _run([python, "-m", "pip", "install", "--disable-pip-version-check", "--no-input", "--upgrade", checkout],
-         log, "pip install")
+    with tempfile.TemporaryDirectory(prefix="ccledger-build-") as tmp:
+        _run([python, "-m", "pip", "install", "--disable-pip-version-check", "--no-input", "--upgrade",
+              _staged(checkout, tmp)], log, "pip install")
     env = existing(venv)
     if env is None:
         raise CcledgerError(f"pip installed into {venv}, but ccledger/hot/launch.py is not there (log: {log})")

@@ -5,15 +5,20 @@ before the environment is made, and `--dry-run` stops after printing the diff. S
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime
 import os
 import subprocess
 import sys
+from typing import Iterator
 
 from ..errors import OK, CcledgerError
-from ..hot import paths
+from ..hot import locks, paths
 from . import atomic, entries, environment, pathlink, settings, state
+
+
+LOCK_WAIT_S = 900  # a first install on a slow connection takes minutes
 
 
 @dataclasses.dataclass
@@ -81,6 +86,56 @@ def plan(opts: Options, loaded: settings.Loaded, env: environment.Env) -> settin
     return settings.merge(loaded.data, block, entries.statusline(env.python, env.site_packages))
 
 
+@contextlib.contextmanager
+def locked() -> Iterator[None]:
+    """One install or uninstall per data folder at a time (two at once collided in pip and in the log);
+    a second one waits for the first, then runs on what it left. Taken only once there is something to
+    write (a refusal or a dry run writes nothing, not even the lock). flock's: a killed install never
+    leaves it held."""
+    path = os.path.join(paths.lock_dir(), "install.lock")
+    try:
+        lock = locks.FileLock(path, 0).__enter__()
+    except locks.LockTimeout:
+        say("Another install of ccledger is running for this data folder; waiting for it to finish ...")
+        try:
+            lock = locks.FileLock(path, LOCK_WAIT_S).__enter__()
+        except locks.LockTimeout:
+            raise CcledgerError(f"another install has held {path} for {LOCK_WAIT_S // 60} minutes; "
+                                "let it finish or stop it, then run again") from None
+    try:
+        tighten()
+        yield
+    finally:
+        lock.__exit__()
+
+
+def tighten() -> None:
+    """Files and folders older versions made 0644 and 0755 (install.log, config.toml.lock, state/...)
+    become 0600 and 0700, as ccledger now writes them. Only ccledger's own names are touched: a data
+    folder the user chose (CCLEDGER_HOME) may hold other things."""
+    data, config = paths.data_dir(), paths.config_dir()
+    own = [os.path.join(data, n) for n in ("ledger.db", "ledger.db-wal", "ledger.db-shm", "locks", "state", "spool")]
+    own += [os.path.join(config, n) for n in ("config.toml", "config.toml.lock", "config.toml.bak")]
+    own.append(paths.log_dir())
+    for folder in {data, config}:  # the folders themselves (not what is in them: the venv is there too)
+        if os.path.basename(folder) == paths.APP:
+            _private(folder)
+    for top in own:
+        if os.path.lexists(top):
+            _private(top)
+            for root, dirs, files in os.walk(top):  # nothing for a file; links are not followed
+                for name in dirs + files:
+                    _private(os.path.join(root, name))
+
+
+def _private(path: str) -> None:
+    try:
+        if not os.path.islink(path):
+            os.chmod(path, 0o700 if os.path.isdir(path) else 0o600)
+    except OSError:
+        pass
+
+
 def install(opts: Options) -> int:
     if opts.env_only:
         return install_env_only(opts)
@@ -100,11 +155,12 @@ def install(opts: Options) -> int:
     if not confirm(f"Add {what} to {path}?", opts):
         say("Nothing was changed.")
         return OK
-    env = environment_for(opts, planning=False)
-    loaded = settings.load(path)  # again: Claude Code may have written it while pip ran
-    merged = plan(opts, loaded, env)
-    changed = not settings.same(merged.data, loaded.data) or not loaded.exists
-    record(opts, loaded, merged, changed)
+    with locked():
+        env = environment_for(opts, planning=False)
+        loaded = settings.load(path)  # again: Claude Code (or another install) may have written it meanwhile
+        merged = plan(opts, loaded, env)
+        changed = not settings.same(merged.data, loaded.data) or not loaded.exists
+        record(opts, loaded, merged, changed)
     report_install(opts, loaded, merged, env, changed)
     return OK
 
@@ -113,7 +169,8 @@ def install_env_only(opts: Options) -> int:
     if opts.dry_run:
         say(f"Would create or upgrade {paths.venv_dir()} and install ccledger into it; no settings are touched.")
         return OK
-    env = environment_for(opts, planning=False)
+    with locked():
+        env = environment_for(opts, planning=False)
     say(f"ccledger is installed in {env.venv or env.site_packages}; no Claude Code setting was touched.")
     say(pathlink.link(pathlink.script(env.scripts), env.scripts, env.venv))
     say("With the plugin (/plugin install ccledger@ccledger) its hooks now record into the ledger;")

@@ -63,8 +63,9 @@ def uninstall(opts: Options) -> int:
     if not installer.confirm(f"Remove ccledger's entries from {loaded.path}?", opts):
         say("Nothing was changed.")
         return OK
-    _apply(loaded, data)
-    _finish(st, loaded, entry, data, how, stripped)
+    with installer.locked():
+        _apply(loaded, data)
+        _finish(st, loaded, entry, data, how, stripped)
     return OK
 
 
