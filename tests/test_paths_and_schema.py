@@ -8,6 +8,7 @@ import stat
 import platformdirs
 import pytest
 
+from ccledger import errors
 from ccledger.hot import db, paths, schema
 from conftest import cli
 
@@ -55,7 +56,7 @@ def test_a_newer_schema_is_refused_and_left_untouched(isolated):
     with pytest.raises(db.LedgerError, match="newer"):
         db.connect()
     result = cli("report", "daily", "--json")
-    assert result.code == 1 and "newer than this ccledger" in result.err and result.out == ""
+    assert result.code == errors.LEDGER_TOO_NEW and "newer than this ccledger" in result.err and result.out == ""
     assert open(paths.ledger_path(), "rb").read() == before
 
 

@@ -5,28 +5,103 @@ import sqlite3
 import sys
 from typing import Any
 
-from .. import config
+from .. import config, errors
 from ..errors import CcledgerError
-from ..hot import db, events, ingest, pricing
+from ..hot import db, events, faults, ingest, pricing
 
 PROGRESS_MIN_BYTES = 32 << 20  # show a progress bar only when there is this much to read
+# faults a reader can live with: the ledger is read as it is, without the new data
+READABLE_ANYWAY = (errors.READ_ONLY, errors.DISK_FULL, errors.LEDGER_LOCKED, errors.LEDGER_UNAVAILABLE)
+
+
+_opened: list[sqlite3.Connection] = []
+
+
+def close_opened() -> None:
+    """Close every ledger connection a command opened. A connection sits in a reference cycle with its
+    statement cache, so dropping it does not close it: its WAL would not be checkpointed until a GC."""
+    while _opened:
+        try:
+            _opened.pop().close()
+        except sqlite3.Error:  # closing never fails a command that has already answered
+            pass
+
+
+def named(exc: BaseException) -> BaseException:
+    """The CcledgerError naming a fault from outside (permissions, space, damage, a lock), else `exc` (a bug)."""
+    return exc if isinstance(exc, CcledgerError) else errors.named(exc) or exc
 
 
 def open_ledger() -> sqlite3.Connection:
+    """The ledger opened for writing (migrated, the config's prices published to it), or a named CcledgerError
+    when the surroundings do not allow that (read-only, full disk, damaged or foreign file, newer schema)."""
+    fault = faults.unwritable()
+    if fault is not None:
+        raise named(fault)
     try:
         conn = db.connect()
-    except db.LedgerError as exc:
-        raise CcledgerError(str(exc)) from None
-    except sqlite3.DatabaseError as exc:
-        raise CcledgerError(f"cannot open the ledger: {exc}") from None
+    except Exception as exc:
+        raise named(exc) from None
+    _opened.append(conn)
     try:
-        overrides = pricing.overrides_from_config(load_config().get("pricing", {}))
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        overrides = pricing_overrides()
+    except CcledgerError:
         conn.close()
-        raise CcledgerError(f"the [pricing] tables in the config are invalid ({exc!r}); "
-                            "`ccledger config check` shows where") from None
-    pricing.publish(conn, overrides)
+        raise
+    try:
+        pricing.publish(conn, overrides)
+    except Exception as exc:
+        conn.close()
+        raise named(exc) from None
     return conn
+
+
+def open_for_reading(ingest: bool = True, quiet: bool = False) -> tuple[sqlite3.Connection, CcledgerError | None]:
+    """For reports and doctor: the ledger, caught up first when `ingest`. When it cannot be written
+    (read-only, full disk, locked past the wait) it is read as it is, and the fault that kept the new data
+    out is returned with it; a ledger that cannot be read at all raises its named error."""
+    fault = faults.unwritable()
+    error = None if fault is None else named(fault)
+    if error is None:
+        conn = None
+        try:
+            conn = open_ledger()
+            if ingest:
+                catch_up(conn, quiet)
+            return conn, None
+        except Exception as exc:
+            if conn is not None:
+                conn.close()
+            error = named(exc)
+            if not isinstance(error, CcledgerError) or error.code not in READABLE_ANYWAY:
+                raise error from None
+    try:
+        conn = db.open_read_only(unchanging=error.code == errors.READ_ONLY)
+    except Exception:
+        raise error from None
+    _opened.append(conn)
+    return conn, error
+
+
+def say_not_read_in(error: CcledgerError) -> None:
+    print(f"ccledger: new data could not be read in, so this shows what the ledger holds: {error}",
+          file=sys.stderr)
+
+
+def pricing_overrides() -> dict:
+    """The config's [pricing] tables; when they are invalid, the error names the key and line (config_model)."""
+    table = load_config().get("pricing", {})
+    try:
+        return pricing.overrides_from_config(table)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        from .. import config_model
+        try:
+            config_model.load()
+        except config_model.ConfigError as exc:
+            ours = [i for i in exc.issues if (i.key or "").split(".")[0] == "pricing"] or exc.issues
+            raise config_model.ConfigError(exc.path, ours) from None
+        raise CcledgerError("the [pricing] tables in the config are invalid; `ccledger config check` "
+                            "shows where") from None
 
 
 _config: dict | None = None

@@ -1,6 +1,10 @@
 """`ccledger doctor`: where everything is, whether the set-up works and the ledger is healthy, what was
 skipped and why. Every problem comes with its fix; exit 1 when there is one.
 
+It runs in every broken state, which is what it is for: a ledger that cannot be written (read-only,
+full disk, locked) is read as it is, and one that cannot be read at all (damaged, another program's
+file, a newer schema) is named with its fix while every other check still runs.
+
 The set-up checks (hooks and status line registered, their files present, the hooks runnable)
 live in ccledger.install.verify, beside the installer that writes what they check.
 """
@@ -12,7 +16,8 @@ import os
 import sqlite3
 import time
 
-from ..hot import paths, schema
+from ..errors import CcledgerError
+from ..hot import faults, paths, schema
 from ..install import verify
 from . import context
 
@@ -32,12 +37,21 @@ def _ago(ms: int) -> str:
     return f"{int(seconds)} s ago"
 
 
+def recording_check(fault: CcledgerError | None) -> verify.Check:
+    """Can new data be written? (Reports still answer from what the ledger holds when not.)"""
+    if fault is not None:
+        return verify.Check("recording", False, f"new data cannot be recorded: {fault.cause}", fault.fix)
+    free = faults.free_bytes(paths.ledger_path())
+    return verify.Check("recording", True, "the ledger can be written" +
+                        ("" if free is None else f" ({free / 1e9:,.1f} GB free)"))
+
+
 def ledger_checks(conn: sqlite3.Connection, integrity: str, skipped: dict) -> list[verify.Check]:
     version = conn.execute("PRAGMA user_version").fetchone()[0]
     checks = [verify.Check("ledger", integrity == "ok" and version == schema.LATEST,
                            f"integrity {integrity}, schema {version} of {schema.LATEST}",
-                           None if integrity == "ok" else "move the ledger aside and run `ccledger rebuild`: "
-                           "it re-derives everything from the transcripts")]
+                           None if integrity == "ok" else faults.damaged(paths.ledger_path(), integrity).fix +
+                           " (it re-derives everything from the transcripts)")]
     last = conn.execute("SELECT MAX(ts_ms) FROM readings").fetchone()[0]
     # Informational: -p sessions, the SDK and IDEs never run the status line, so no age is wrong.
     checks.append(verify.Check("status line readings", True,
@@ -49,27 +63,52 @@ def ledger_checks(conn: sqlite3.Connection, integrity: str, skipped: dict) -> li
     return checks
 
 
-def facts(conn: sqlite3.Connection) -> dict:
-    ledger = paths.ledger_path()
-    counts = {t: conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in COUNTED}
-    skipped_files = [
-        {"path": p, "reason": r, "count": n} for p, r, n in conn.execute(
+def ledger_facts(conn: sqlite3.Connection) -> dict:
+    """What the ledger holds; raises (named by context.named) when it turns out unreadable half-way."""
+    return {
+        "schema_version": conn.execute("PRAGMA user_version").fetchone()[0],
+        "integrity": conn.execute("PRAGMA quick_check").fetchone()[0],
+        "rows": {t: conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in COUNTED},
+        "skipped": {r: n for r, n in conn.execute("SELECT reason, SUM(count) FROM skipped GROUP BY reason")},
+        "skipped_by_file": [{"path": p, "reason": r, "count": n} for p, r, n in conn.execute(
             "SELECT f.path, s.reason, s.count FROM skipped s JOIN files f ON f.id = s.file_id "
-            "ORDER BY s.count DESC, f.path")]
-    integrity = conn.execute("PRAGMA quick_check").fetchone()[0]
-    skipped = {r: n for r, n in conn.execute("SELECT reason, SUM(count) FROM skipped GROUP BY reason")}
-    checks = verify.setup_checks() + ledger_checks(conn, integrity, skipped)
+            "ORDER BY s.count DESC, f.path")],
+    }
+
+
+def facts(conn: sqlite3.Connection | None, fault: CcledgerError | None = None) -> dict:
+    """Everything doctor reports. `conn` None: the ledger cannot be read, and `fault` says why;
+    `conn` with a `fault`: it was read as it is, without new data."""
+    ledger = paths.ledger_path()
+    held = None
+    broken = fault if conn is None else None  # what makes the ledger unreadable
+    if conn is not None:
+        try:
+            held = ledger_facts(conn)
+        except Exception as exc:
+            broken = context.named(exc)
+            if not isinstance(broken, CcledgerError):
+                raise
+    if held is not None:
+        checks = ledger_checks(conn, held["integrity"], held["skipped"])
+        checks.insert(1, recording_check(fault))
+    else:
+        checks = [verify.Check("ledger", False, broken.cause, broken.fix),
+                  verify.Check("recording", False, "nothing new is recorded until the ledger above is fixed")]
+    checks = verify.setup_checks() + checks
+    held = held or {"schema_version": None, "integrity": None, "rows": None, "skipped": {}, "skipped_by_file": []}
     return {
         "paths": {"ledger": ledger, "config": paths.config_path(), "error_log": paths.error_log_path(),
                   "claude_dirs": paths.claude_dirs(), "claude_settings": os.path.join(
                       paths.claude_settings_dir(), "settings.json"), "venv": paths.venv_dir()},
-        "ledger": {"bytes": _size(ledger), "schema_version": conn.execute("PRAGMA user_version").fetchone()[0],
-                   "code_schema_version": schema.LATEST, "integrity": integrity, "rows": counts},
-        "skipped": skipped,
-        "skipped_by_file": skipped_files,
+        "ledger": {"bytes": _size(ledger), "schema_version": held["schema_version"],
+                   "code_schema_version": schema.LATEST, "integrity": held["integrity"], "rows": held["rows"],
+                   "writable": fault is None and broken is None},
+        "skipped": held["skipped"],
+        "skipped_by_file": held["skipped_by_file"],
         "checks": [c.as_dict() for c in checks],
-        "problems": ([] if integrity == "ok" else [f"integrity check failed: {integrity}"]) +
-                    [f"{c.name}: {c.detail}" for c in checks if not c.ok and c.name != "ledger"],
+        "problems": ([] if held["integrity"] in ("ok", None) else [f"integrity check failed: {held['integrity']}"]) +
+                    [f"{c.name}: {c.detail}" for c in checks if not c.ok and (c.name != "ledger" or broken)],
     }
 
 
@@ -81,20 +120,29 @@ def print_checks(checks: list[dict]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    conn = context.open_ledger()
-    context.catch_up(conn, quiet=True)
-    report = facts(conn)
+    conn, fault = None, None
+    try:
+        conn, fault = context.open_for_reading(quiet=True)
+    except CcledgerError as exc:  # not readable at all: every other check still runs
+        fault = exc
+    try:
+        report = facts(conn, fault)
+    finally:
+        if conn is not None:
+            conn.close()
     if args.json:
         print(json.dumps({"schema_version": 1, "report": "doctor", **report}, indent=2))
         return 1 if report["problems"] else 0
     p, led = report["paths"], report["ledger"]
-    print(f"ledger      {p['ledger']} ({led['bytes'] / 1e6:.1f} MB, schema {led['schema_version']}, "
-          f"integrity {led['integrity']})")
+    print(f"ledger      {p['ledger']} ({led['bytes'] / 1e6:.1f} MB, " + (
+        f"schema {led['schema_version']}, integrity {led['integrity']})" if led["rows"] is not None
+        else "cannot be read)"))
     print(f"config      {p['config']}{'' if os.path.exists(p['config']) else ' (not created yet)'}")
     print(f"error log   {p['error_log']}")
     print(f"transcripts {', '.join(p['claude_dirs']) or 'none found (set CLAUDE_CONFIG_DIR?)'}")
     print(f"settings    {p['claude_settings']}")
-    print("rows        " + ", ".join(f"{name} {n:,}" for name, n in led["rows"].items()))
+    print("rows        " + (", ".join(f"{name} {n:,}" for name, n in led["rows"].items()) if led["rows"] is not None
+                             else "unknown"))
     if report["skipped"]:
         print("skipped     " + ", ".join(f"{r} {n:,}" for r, n in sorted(report["skipped"].items())))
         for entry in report["skipped_by_file"][:10]:

@@ -10,7 +10,7 @@ import argparse
 import importlib
 import sys
 
-from .. import __version__
+from .. import __version__, errors
 from ..errors import ERROR, INTERRUPTED, CcledgerError
 
 USAGE_REPORTS = ("daily", "weekly", "monthly", "session", "blocks", "models", "projects", "windows")
@@ -134,10 +134,19 @@ def main(argv: list[str] | None = None) -> int:
         if args.debug:
             raise
         from ..hot import errlog
+        named = errors.named(exc)  # a fault from outside (permissions, space, damage, a lock): not a bug
+        if named is not None:
+            errlog.record("cli", str(named), False)
+            print(f"ccledger: {named}", file=sys.stderr)
+            return named.code
         where = errlog.record("cli", exc)
         print(f"ccledger: unexpected error: {exc} (details in {where}; --debug shows the traceback)",
               file=sys.stderr)
         return ERROR
+    finally:
+        context = sys.modules.get("ccledger.cli.context")  # loaded by the commands that open the ledger
+        if context is not None:
+            context.close_opened()
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ def run(args: argparse.Namespace) -> int:
     conn = context.open_ledger()
     present = [(file_id,) for file_id, path in conn.execute("SELECT id, path FROM files WHERE path LIKE '%.jsonl'")
                if os.path.exists(path)]
-    if not args.yes and sys.stdin.isatty():
+    if present and not args.yes and sys.stdin.isatty():  # a new ledger (the old one moved aside) has none
         answer = input(f"Re-read {len(present)} transcript files from the start? [y/N] ")
         if answer.strip().lower() not in ("y", "yes"):
             print("Nothing changed.")

@@ -20,10 +20,12 @@ def filters(args: argparse.Namespace) -> usage.Filters:
 
 
 def prepare(args: argparse.Namespace) -> tuple[sqlite3.Connection, usage.Filters]:
+    """The filters and the ledger, caught up unless --no-ingest; a ledger that cannot be written (read-only,
+    full disk, locked) is read as it is, and stderr says in one line why new data was not read in."""
     flt = filters(args)  # bad arguments fail before any work
-    conn = context.open_ledger()
-    if not args.no_ingest:
-        context.catch_up(conn, quiet=args.json)
+    conn, fault = context.open_for_reading(ingest=not args.no_ingest, quiet=args.json)
+    if fault is not None and not args.no_ingest:
+        context.say_not_read_in(fault)
     return conn, flt
 
 
@@ -45,7 +47,10 @@ def run(args: argparse.Namespace) -> int:
     conn, flt = prepare(args)
     extra = {}
     if args.kind == "windows":  # first: the estimated window below uses it
-        extra["calibration"] = windows.refresh_calibration(conn, force=True)
+        try:
+            extra["calibration"] = windows.refresh_calibration(conn, force=True)
+        except OSError:  # its cache files cannot be written (read-only or full disk): computed all the same
+            extra["calibration"] = windows.calibrate(conn, None)[0]
     rows = rows_for(conn, args.kind, flt, args.breakdown)
     totals = {} if args.kind == "windows" else usage.totals([r for r in rows if not r.get("is_gap")])
     skipped = usage.skipped(conn)

@@ -199,7 +199,7 @@ def measure(conn: sqlite3.Connection, found: list[Limit], session: str | None, n
             out.append(Measure(limit, cost, name, end, f"{noun} cost {render.money(cost)} of "
                                f"{render.money(limit.amount)}", f", {render.money(pace)} at this pace", pace))
         elif kind == "session" and session:
-            tokens = conn.execute("SELECT SUM(total_tokens) FROM api_calls WHERE session_id=?",
+            tokens = conn.execute("SELECT CAST(total(total_tokens) AS INTEGER) FROM api_calls WHERE session_id=?",
                                   (session,)).fetchone()[0] or 0
             out.append(Measure(limit, tokens, session, None, f"this session used {render.tokens(tokens)} of "
                                f"{render.tokens(limit.amount)} tokens"))
@@ -215,14 +215,16 @@ def _tool_results(conn: sqlite3.Connection, limit: Limit, session: str) -> list[
     return [Measure(limit, marginal, call, None, f"{name} added {render.tokens(marginal)} tokens",
                     f"; re-read each turn until the next compaction ({render.tokens(carried)} carried so far)")
             for call, name, marginal, carried in conn.execute(
-                "SELECT a.owner, t.tool_name, SUM(a.marginal_tokens), SUM(a.carried_tokens) FROM attribution a"
+                "SELECT a.owner, t.tool_name, CAST(total(a.marginal_tokens) AS INTEGER),"
+                " CAST(total(a.carried_tokens) AS INTEGER) FROM attribution a"
                 " JOIN tool_calls t ON t.tool_use_id = a.owner WHERE a.session_id=? GROUP BY 1"
-                " HAVING SUM(a.marginal_tokens) >= ?", (session, floor))]
+                " HAVING total(a.marginal_tokens) >= ?", (session, floor))]
 
 
 def _mcp(conn: sqlite3.Connection, limit: Limit, now_ms: int) -> list[Measure]:
     start, end, day = _local_start(now_ms, "daily")
-    column = "SUM(a.carried_cost + a.output_cost)" if limit.unit == "usd" else "SUM(a.carried_tokens)"
+    column = "SUM(a.carried_cost + a.output_cost)" if limit.unit == "usd" else \
+        "CAST(total(a.carried_tokens) AS INTEGER)"
     if limit.server:
         where, params = "AND t.mcp_server = ?", [limit.server]
     else:
@@ -281,16 +283,12 @@ def decisions(measures: list[Measure]) -> list[dict]:
 
 
 def write_gates(session: str | None, armed: list[dict], scoped: bool, now_ms: int, consumed: tuple = (),
-                transcript: str | None = None) -> None:
+                size: int | None = None) -> None:
     """The precomputed rows the gating hooks read. Session-wide limits in the session's file (with the
     transcript size they account for, so a gating hook can tell they are stale); the cwd-independent
     ones also in _global.json (for sessions not yet evaluated) unless project-scoped."""
     armed = [d for d in armed if not (d["once"] and d["period"] in consumed)]
     if session:
-        try:
-            size = os.path.getsize(transcript) if transcript else None
-        except OSError:
-            size = None
         userconfig.write_atomic(gate.path(session), fastjson.dumps({
             "computed_ms": now_ms, "armed": armed, "consumed": list(consumed), "transcript_size": size}))
     if not scoped:
@@ -305,10 +303,13 @@ def evaluate(conn: sqlite3.Connection, session: str | None, cwd: str | None, now
     found, notify, scoped = load(cwd)
     if not found:
         return [], []
+    # the transcript size the ledger has read completely (-1 while a file is read half-way), not the file's:
+    # a gate must not claim bytes an interrupted ingest left unread
+    row = conn.execute("SELECT size FROM files WHERE path=?", (transcript,)).fetchone() if transcript else None
     measures = measure(conn, found, session, now_ms, status)
     messages = announce(conn, measures, session, now_ms) if announce_crossings else []
     consumed = tuple((gate.read(gate.path(session)) or {}).get("consumed") or ()) if session else ()
-    write_gates(session, decisions(measures), scoped, now_ms, consumed, transcript)
+    write_gates(session, decisions(measures), scoped, now_ms, consumed, row[0] if row else None)
     if session:
         gate.queue(session, messages, notify)
     return messages, measures

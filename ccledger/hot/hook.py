@@ -18,6 +18,8 @@ from . import errlog, fastjson, spool
 _dumps = fastjson.dumps
 SESSION_END_BUDGET_S = 1.2   # Claude Code gives all SessionEnd hooks 1.5 s together
 SESSION_END_MAX_BYTES = 4 << 20
+MAX_DURATION_MS = 10**12     # ~31 years: a larger (or negative, or non-finite) duration_ms is not kept
+BUDGET_SHARE = 0.5  # of an event's timeout (hookspec) spent ingesting: a hook ends on its own, never killed
 
 
 def _size(value: object) -> int | None:
@@ -55,8 +57,8 @@ def _tool_event(payload: dict, kind: str) -> dict:
     elif kind == "fail":
         detail["st"] = "interrupted" if payload.get("is_interrupt") else "error"
     duration = payload.get("duration_ms")
-    if type(duration) in (int, float):
-        detail["ms"] = int(duration)
+    if type(duration) in (int, float) and 0 <= duration <= MAX_DURATION_MS:  # a spooled 10**30 would stop
+        detail["ms"] = int(duration)                                          # every later drain
     record["d"] = detail
     if "tu" not in record:
         errlog.record("hook", f"{payload.get('hook_event_name')} without tool_use_id "
@@ -109,29 +111,37 @@ def budgets_configured() -> bool:
 def catch_up(payload: dict, budget_s: float | None = None) -> None:
     """Drain the spool, ingest this session's new transcript bytes (and its subagents'), and measure the
     budgets (new warnings are queued for the next synchronous hook: an async hook's output would reach
-    the model, not the user)."""
+    the model, not the user).
+
+    Ingesting stops after the chunk that passes the budget (`budget_s`, else BUDGET_SHARE of the event's
+    timeout), and attribution and budgets are left for later when it did: Claude Code kills a hook at its
+    timeout, and the next hook or ingest continues from what was committed."""
+    from ..hookspec import EVENTS
     from . import attribution, db, events, ingest, pricing  # sqlite3 only where needed
     budgets = None
     if budgets_configured():
         from . import budgets
     started = time.monotonic()
+    timeout = EVENTS.get(payload.get("hook_event_name"), (False, 10))[1]  # type: ignore[arg-type]
+    deadline = started + (budget_s if budget_s is not None else timeout * BUDGET_SHARE)
     targets = [payload.get(k) for k in ("transcript_path", "agent_transcript_path")]
     targets = [t for t in targets if type(t) is str and t]
     for target in targets:
-        if not os.path.isfile(target):
-            errlog.record("hook", f"{payload.get('hook_event_name')}: transcript {target} does not exist", False)
+        if not os.path.isfile(target):  # only regular files are read: a FIFO or device would block or never end
+            problem = "is not a regular file" if os.path.exists(target) else "does not exist"
+            errlog.record("hook", f"{payload.get('hook_event_name')}: transcript {target} {problem}", False)
     conn = db.connect(timeout=5.0)
     try:
         events.drain(conn)
         overrides = pricing.stored_overrides(conn)
         files = ingest.session_files(targets)
-        for path in files:
-            if budget_s is not None:
-                if time.monotonic() - started > budget_s:
-                    return
-                if ingest.pending_bytes(conn, path) > SESSION_END_MAX_BYTES:
-                    continue  # too much for SessionEnd's budget: the next ingest takes it
-            ingest.ingest_file(conn, path, overrides, lock_timeout=0.0 if budget_s else 2.0)
+        for number, path in enumerate(files):
+            if number and time.monotonic() >= deadline:  # the first file gets a chunk at least: progress
+                return
+            if budget_s is not None and ingest.pending_bytes(conn, path) > SESSION_END_MAX_BYTES:
+                continue  # too much for SessionEnd's budget: the next ingest takes it
+            if ingest.ingest_file(conn, path, overrides, 0.0 if budget_s else 2.0, deadline).stopped:
+                return
         ingest.session_metas(conn, files)
         session = payload.get("session_id")
         if type(session) is str and (budget_s is None or time.monotonic() - started < budget_s / 2):

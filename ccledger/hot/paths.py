@@ -8,10 +8,11 @@ test checks that both agree.
 
 Claude Code's own files: `CLAUDE_CONFIG_DIR` (a comma-separated list is
 allowed), else `~/.config/claude` and `~/.claude`, whichever exist.
-Getters never create folders; `ensure_dir` does, with mode 0700.
+Getters never create folders; `ensure_dir` does, with mode 0700 (files are created 0600).
 """
 from __future__ import annotations
 
+import binascii
 import os
 import sys
 
@@ -87,13 +88,25 @@ def venv_dir() -> str:
 
 def session_state(folder: str, session: str, suffix: str = "") -> str:
     """state/<folder>/<session><suffix>, the session id made safe as a file name (Claude Code's are UUIDs;
-    anything else must not escape the folder)."""
+    anything else must not escape the folder, nor exceed the 255 bytes a file name may hold)."""
     name = "".join(c if c.isalnum() or c in "-_" else "_" for c in session)
+    if len(name.encode("utf-8")) > 128:
+        name = "%s-%08x" % (name[:32], binascii.crc32(session.encode("utf-8", "surrogatepass")))
     return os.path.join(state_dir(), folder, name + suffix)
 
 
 def ensure_dir(path: str) -> str:
-    os.makedirs(path, mode=0o700, exist_ok=True)
+    """Create `path` and every missing parent 0700 (os.makedirs gives parents 0777 minus the umask; the XDG
+    spec asks for 0700 too): what ccledger writes is the user's alone."""
+    if not os.path.isdir(path):
+        parent = os.path.dirname(path)
+        if parent and parent != path:
+            ensure_dir(parent)
+        try:
+            os.mkdir(path, 0o700)
+        except FileExistsError:
+            if not os.path.isdir(path):
+                raise
     return path
 
 

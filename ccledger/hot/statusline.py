@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 READING_MIN_INTERVAL_MS = 5_000
 CACHE_MAX_AGE_MS = 60_000  # a render may reuse the ledger's numbers this long if nothing was written since
 CHAIN_TIMEOUT_S = 1.0
+INGEST_BUDGET_S = 2.0  # a render reads at most about this long (the chunk that passes it is the last): the next
+                       # render continues, so a long backlog never stalls the line nor gets it killed half-way
 DAY_MS = 86_400_000
 
 
@@ -145,12 +147,16 @@ def gather(s: Status, now_ms: int, record: bool = True, budgeted: bool = True) -
             project = os.path.basename(os.path.dirname(s.transcript_path))
             if has_new_bytes(conn, s.transcript_path):
                 from . import ingest, pricing  # only when there is something to read
-                ingest.ingest_file(conn, s.transcript_path, pricing.stored_overrides(conn), lock_timeout=0.0)
+                done = ingest.ingest_file(conn, s.transcript_path, pricing.stored_overrides(conn), lock_timeout=0.0,
+                                          deadline=time.monotonic() + INGEST_BUDGET_S)
+                if done.stopped or done.busy:
+                    values["_partial"] = True  # bytes left unread: these numbers must not be cached
         if s.session_id:
             if record:
                 record_reading(conn, s, project, now_ms)
                 values["_reading"] = [now_ms, _reading_key(s)]
-            row = conn.execute("SELECT SUM(total_tokens), SUM(cost_usd), COUNT(*) FROM api_calls WHERE session_id=?",
+            row = conn.execute("SELECT CAST(total(total_tokens) AS INTEGER), SUM(cost_usd), COUNT(*) FROM api_calls"
+                               " WHERE session_id=?",
                                (s.session_id,)).fetchone()
             values.update(session_tokens=row[0], session_cost=row[1], session_requests=row[2])
             top = conn.execute("SELECT name, carried_tokens FROM attribution_top WHERE session_id=?",
@@ -237,7 +243,8 @@ def segments(s: Status, values: dict, config: dict, now_ms: int) -> dict[str, tu
     return out
 
 
-def compose(s: Status, values: dict, config: dict, now_ms: int) -> list[str]:
+def compose(s: Status, values: dict, config: dict, now_ms: int, warning: str | None = None) -> list[str]:
+    """The lines; `warning` (a config mistake, named) ends the first one."""
     made = segments(s, values, config, now_ms)
     thresholds = dict(render.DEFAULT_THRESHOLDS, **(config.get("thresholds") or {}))
     color = render.use_color(config)
@@ -246,6 +253,8 @@ def compose(s: Status, values: dict, config: dict, now_ms: int) -> list[str]:
     for names in (config.get("segments") or render.DEFAULT_SEGMENTS, config.get("second_line") or []):
         parts = [(n, made[n][0], render.level(made[n][1], thresholds.get(n, [101, 101])))
                  for n in names if n in made]
+        if warning and not lines:
+            parts.append(("config", warning, 1))
         if parts:
             lines.append(render.fit(parts, render.columns(), color, separator))
     return lines
@@ -294,10 +303,8 @@ def build(raw: bytes, now_ms: int, record: bool = True) -> list[str]:
         errlog.record("statusline", "stdin is empty: showing a minimal line", False)
     elif obj is not None and s.faults:
         errlog.record("statusline", "; ".join(s.faults), False)
-    everything = userconfig.load()
-    config = everything.get("statusline") or {}
-    if type(config) is not dict:
-        config = {}
+    everything, broken = userconfig.load_checked()
+    config, warning = userconfig.statusline(everything, broken)
     values: dict = {}
     try:
         found = cached(s, now_ms) if record else None
@@ -308,11 +315,12 @@ def build(raw: bytes, now_ms: int, record: bool = True) -> list[str]:
         else:
             values = gather(s, now_ms, record, userconfig.has_budgets(everything))
             reading = values.pop("_reading", None)
-            if record:
+            partial = values.pop("_partial", False)
+            if record and not partial:
                 remember(s, dict(values), reading, now_ms)
     except Exception as exc:  # noqa: BLE001 - the ledger is optional for a line
         errlog.record("statusline", exc)
-    lines = compose(s, values, config, now_ms) or ["ccledger"]
+    lines = compose(s, values, config, now_ms, warning) or ["ccledger"]
     command = None if os.environ.get("CCLEDGER_CHAINED") else chained_command(config)
     if command:
         theirs = run_chained(command, raw, float(config.get("chain_timeout", CHAIN_TIMEOUT_S)))
