@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 
 import pytest
@@ -110,6 +111,70 @@ def test_block_stops_the_next_prompt(isolated, claude_dir):
     assert set(decision) == {"decision", "reason"} and decision["decision"] == "block"
     assert decision["reason"].startswith("ccledger budget: today's cost $0.02 of $0.00")
     assert pre_tool() is None
+
+
+def call(path, tool_use_id: str, session=SESSION) -> str | None:
+    """A PreToolUse as Claude Code sends it (with the transcript); the decision, or None."""
+    result = run_entry("hook", {"hook_event_name": "PreToolUse", "session_id": session, "transcript_path": str(path),
+                                "cwd": "/home/dev/proj", "tool_name": "Bash", "tool_use_id": tool_use_id,
+                                "tool_input": {"command": "ls"}})
+    assert result.returncode == 0 and result.stderr == b""
+    return json.loads(result.stdout)["hookSpecificOutput"]["permissionDecision"] if result.stdout else None
+
+
+def test_the_gate_waits_for_the_previous_request_claude_code_has_not_written_yet(isolated, claude_dir):
+    """Claude Code writes its transcript from a queue flushed every 100 ms, so the PreToolUse hook of call 3
+    can run while the request that made call 2 is still in memory, and the file's size is the one the gate
+    was measured at. The hook knows call 2 (its own PreToolUse noted it), waits for its line, and denies
+    call 3 on it, not call 4."""
+    configure(isolated, '[budgets.session]\ntokens = 8000\nwarn = []\naction = "deny"\n')
+
+    def tool(n):
+        return [{"type": "tool_use", "id": f"toolu_c{n}", "name": "Bash", "input": {"command": "ls"}}]
+    path = write_session(claude_dir, [(NOW - 3000, 3000, tool(1)), (NOW - 2000, 5000, tool(2)),
+                                      (NOW - 1000, 1000, tool(3))])  # 3.1k, then 8.2k: over with request 2
+    lines = path.read_bytes().splitlines(keepends=True)
+    path.write_bytes(b"".join(lines[:2]))  # only request 1 is on disk yet
+    assert call(path, "toolu_c1") is None
+    assert call(path, "toolu_c2") is None  # request 2 made this very call: not written before its hook
+
+    def flush():  # as Claude Code's write queue does, while the hook of call 3 runs
+        with path.open("ab") as handle:
+            handle.write(b"".join(lines[2:]))
+    threading.Timer(0.2, flush).start()
+    assert call(path, "toolu_c3") == "deny"
+    assert call(path, "toolu_c4") == "deny"  # and it stays closed, without waiting: request 3 is there
+    assert not [line for line in error_lines() if "was not in the transcript" in line]
+
+
+def test_a_call_never_written_is_waited_for_once(isolated, claude_dir):
+    """If the previous call never reaches the transcript (it should), the hook gives up after FLUSH_WAIT_S,
+    says so in the error log, and no later hook waits for it again."""
+    configure(isolated, '[budgets.session]\ntokens = 8000\nwarn = []\naction = "deny"\n')
+    path = write_session(claude_dir, [(NOW - 3000, 3000, [])])
+
+    def prompt_in() -> float:
+        started = time.monotonic()
+        result = run_entry("hook", {"hook_event_name": "UserPromptSubmit", "session_id": SESSION, "prompt": "hi",
+                                    "transcript_path": str(path), "cwd": "/home/dev/proj"})
+        assert (result.returncode, result.stdout, result.stderr) == (0, b"", b"")
+        return time.monotonic() - started
+    assert call(path, "toolu_lost") is None
+    assert prompt_in() >= hook.FLUSH_WAIT_S
+    stop(path)  # measures again: the call stays settled
+    prompt_in()
+    assert sum("toolu_lost was not in the transcript" in line for line in error_lines()) == 1  # one wait only
+
+
+def test_a_changed_config_takes_effect_at_the_next_hook(isolated, claude_dir):
+    path = write_session(claude_dir, [(NOW - 1000, 5000, [])])  # 5.1k
+    configure(isolated, '[budgets.session]\ntokens = 8000\nwarn = []\naction = "deny"\n')
+    stop(path)
+    assert call(path, "toolu_1") is None
+    configure(isolated, '[budgets.session]\ntokens = 4000\nwarn = []\naction = "deny"\n')
+    assert call(path, "toolu_2") == "deny"  # nothing new in the transcript: the config alone makes it stale
+    configure(isolated, '[budgets.session]\ntokens = 4000\nwarn = []\n')
+    assert call(path, "toolu_3") is None  # no action left anywhere: the armed gate no longer counts
 
 
 def _measure(conn, text, isolated, now_ms, status=None):

@@ -215,7 +215,7 @@ def test_a_render_that_stopped_early_is_not_cached_and_the_next_render_continues
 
 def test_a_gate_accounts_only_for_the_bytes_the_ledger_read(history, isolated):
     """budgets write the transcript size their numbers cover into the gate file; after an ingest stopped
-    half-way that is not the file's size, so the next synchronous hook measures again (gate.stale)."""
+    half-way that is not the file's size, so the next synchronous hook measures again (gate.check)."""
     from ccledger.hot import budgets, db, gate, ingest
     claude, transcript, expected = history
     config = isolated / "ccledger" / "config.toml"
@@ -226,11 +226,11 @@ def test_a_gate_accounts_only_for_the_bytes_the_ledger_read(history, isolated):
         ingest.ingest_file(conn, str(transcript), deadline=time.monotonic())
         budgets.evaluate(conn, transcript.stem, "/home/dev/work/project-000", int(time.time() * 1000),
                          transcript=str(transcript))
-        assert gate.stale(hook)
+        assert gate.check(hook)[0]
         ingest.ingest_file(conn, str(transcript))
         budgets.evaluate(conn, transcript.stem, "/home/dev/work/project-000", int(time.time() * 1000),
                          transcript=str(transcript))
-        assert not gate.stale(hook)
+        assert not gate.check(hook)[0]
 
 
 # ------------------------------------------------------------------------ a file appearing mid-plan

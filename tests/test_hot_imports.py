@@ -77,3 +77,18 @@ def test_status_line_with_a_budget_measures_it(transcript, isolated):
     payload = {"session_id": "example-claude-code", "transcript_path": str(transcript),
                "model": {"id": "claude-sonnet-4-20250514", "display_name": "Sonnet 4"}}
     assert "ccledger.hot.budgets" in modules_after("statusline", payload)
+
+
+def test_a_gating_hook_with_a_current_gate_opens_no_ledger(transcript, isolated):
+    """A deny-able limit (not reached: the hook prints nothing) measured by the Stop hook: the next PreToolUse
+    reads the gate file and decides without SQLite; once the transcript grows, it measures first."""
+    (isolated / "ccledger").mkdir(exist_ok=True)
+    (isolated / "ccledger" / "config.toml").write_text('[budgets.session]\ntokens = 1e12\naction = "deny"\n')
+    base = {"session_id": "example-claude-code", "transcript_path": str(transcript), "cwd": "/Users/dev/git/ai"}
+    assert "_sqlite3" in tops(modules_after("hook", {**base, "hook_event_name": "Stop"}))
+    pre = {**base, "hook_event_name": "PreToolUse", "tool_name": "Bash", "tool_use_id": "toolu_gated",
+           "tool_input": {"command": "ls"}}
+    assert not tops(modules_after("hook", pre)) & {"sqlite3", "_sqlite3"}
+    with transcript.open("a") as handle:
+        handle.write("\n")
+    assert "_sqlite3" in tops(modules_after("hook", pre))

@@ -282,37 +282,65 @@ def decisions(measures: list[Measure]) -> list[dict]:
     return armed
 
 
+def accounted(conn: sqlite3.Connection, session: str | None, transcript: str | None, settled: tuple = ()) -> dict:
+    """What a measurement made now accounts for, read before measuring (the ledger only grows): the
+    transcript bytes ingested (not the file's size: it may have grown since), and which of the tool calls
+    noted by the session's PreToolUse hooks the ledger holds, or are `settled` (a hook stopped waiting for
+    them, now or before: not waited for again). See gate.py."""
+    out: dict = {}
+    if not session:
+        return out
+    # the size the ledger has read completely (-1 while a file is read half-way), not the file's: a gate
+    # must not claim bytes an interrupted ingest left unread
+    row = conn.execute("SELECT size FROM files WHERE path=?", (transcript,)).fetchone() if transcript else None
+    out["transcript_size"] = row[0] if row else None
+    noted = gate.noted_calls(session)
+    ask = [c for c in noted if c not in settled]
+    held = {r[0] for r in conn.execute(
+        f"SELECT tool_use_id FROM tool_calls WHERE message_id IS NOT NULL AND tool_use_id IN "
+        f"({','.join('?' * len(ask))})", ask)} if ask else set()
+    out["calls"] = sorted(c for c in noted if c in held or c in settled)
+    return out
+
+
 def write_gates(session: str | None, armed: list[dict], scoped: bool, now_ms: int, consumed: tuple = (),
-                size: int | None = None) -> None:
-    """The precomputed rows the gating hooks read. Session-wide limits in the session's file (with the
-    transcript size they account for, so a gating hook can tell they are stale); the cwd-independent
-    ones also in _global.json (for sessions not yet evaluated) unless project-scoped."""
+                account: dict | None = None) -> dict | None:
+    """The precomputed rows the gating hooks read. Session-wide limits in the session's file (with what they
+    account for, so a gating hook can tell they are stale: see accounted()); the cwd-independent ones also
+    in _global.json (for sessions not yet evaluated) unless project-scoped. Returns the session's gate."""
+    account = account or {}
     armed = [d for d in armed if not (d["once"] and d["period"] in consumed)]
+    record = None
     if session:
-        userconfig.write_atomic(gate.path(session), fastjson.dumps({
-            "computed_ms": now_ms, "armed": armed, "consumed": list(consumed), "transcript_size": size}))
+        record = {"computed_ms": now_ms, "armed": armed, "consumed": list(consumed), **account}
+        userconfig.write_atomic(gate.path(session), fastjson.dumps(record))
     if not scoped:
         shared = [d for d in armed if d["kind"] in GLOBAL_KINDS]
-        userconfig.write_atomic(gate.path(None), fastjson.dumps({"computed_ms": now_ms, "armed": shared}))
+        userconfig.write_atomic(gate.path(None), fastjson.dumps({
+            "computed_ms": now_ms, "armed": shared, "config": account.get("config")}))
+    return record
 
 
 def evaluate(conn: sqlite3.Connection, session: str | None, cwd: str | None, now_ms: int, status=None,
-             announce_crossings: bool = True, transcript: str | None = None) -> tuple[list[str], list[Measure]]:
+             announce_crossings: bool = True, transcript: str | None = None,
+             settled: tuple = ()) -> tuple[list[str], list[Measure], dict | None]:
     """Measure the limits, refresh the gate files, and queue new crossings for the session's next
-    synchronous hook (see gate.py). Returns (messages, measures); a no-op without budgets."""
+    synchronous hook (see gate.py). Returns (messages, measures, the session's gate); a no-op without
+    budgets."""
+    version = userconfig.stamp()  # before reading the config: a change after it makes this gate stale
     found, notify, scoped = load(cwd)
     if not found:
-        return [], []
-    # the transcript size the ledger has read completely (-1 while a file is read half-way), not the file's:
-    # a gate must not claim bytes an interrupted ingest left unread
-    row = conn.execute("SELECT size FROM files WHERE path=?", (transcript,)).fetchone() if transcript else None
+        return [], [], None
+    before = (gate.read(gate.path(session)) or {}) if session else {}
+    settled = tuple(settled) + tuple(before.get("calls") or ())  # held or settled stays so
+    account = {"config": version, **accounted(conn, session, transcript, settled)}
     measures = measure(conn, found, session, now_ms, status)
     messages = announce(conn, measures, session, now_ms) if announce_crossings else []
     consumed = tuple((gate.read(gate.path(session)) or {}).get("consumed") or ()) if session else ()
-    write_gates(session, decisions(measures), scoped, now_ms, consumed, row[0] if row else None)
+    record = write_gates(session, decisions(measures), scoped, now_ms, consumed, account)
     if session:
         gate.queue(session, messages, notify)
-    return messages, measures
+    return messages, measures, record
 
 
 def status_mark(measures: list[Measure]) -> dict:

@@ -10,6 +10,16 @@ warnings are for the user only. So they are queued in state/warnings/ and
 printed as `systemMessage` by the next synchronous hook of the session
 (UserPromptSubmit, PreToolUse, SessionStart), which Claude Code shows to the
 user. No SQLite here: a tool call should not wait for the ledger.
+
+A gate file says what it accounts for: the transcript bytes ingested when it
+was measured, the config version, and which tool calls the ledger held. The
+last of these is there because Claude Code writes its transcripts from a queue
+it flushes every 100 ms: a PreToolUse hook can run before the request that
+made the previous tool call has reached the file, and the file's size alone
+then looks current. So each PreToolUse notes its tool_use_id (state/calls/
+<session>/<thread>), and the next synchronous hook of that thread (the main
+conversation or one subagent) counts the gate as current only if it holds
+that call; if not, the hook measures first and waits for the line.
 """
 from __future__ import annotations
 
@@ -87,27 +97,101 @@ def actionable(config: dict) -> bool:
     return walk(config.get("budgets")) or walk(config.get("projects"))
 
 
-def stale(payload: dict) -> bool:
-    """True when armed-able limits exist and the session's gate does not account for its transcript yet:
-    the caller measures first (synchronously), so the very next call is gated, not the one after."""
+def _thread(payload: dict) -> str:
+    """The thread of the session a hook belongs to: "" for the main conversation, else the subagent's id."""
+    agent = payload.get("agent_id")
+    return agent if type(agent) is str else ""
+
+
+def _calls_dir(session: str) -> str:
+    return paths.session_state("calls", session)
+
+
+def _calls_path(session: str, thread: str) -> str:
+    safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in thread)
+    return os.path.join(_calls_dir(session), f"agent-{safe}" if thread else "main")
+
+
+def last_call(session: str, thread: str) -> str | None:
+    """The tool call the last PreToolUse of this thread of the session was for."""
+    try:
+        with open(_calls_path(session, thread), "rb") as handle:
+            return handle.read().decode("utf-8", "replace") or None
+    except OSError:
+        return None
+
+
+def noted_calls(session: str) -> list[str]:
+    """The last tool call of each thread of the session: what a measurement reports it holds (or not)."""
+    folder = _calls_dir(session)
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return []
+    found = []
+    for name in names:
+        if name.endswith(".tmp"):
+            continue
+        try:
+            with open(os.path.join(folder, name), "rb") as handle:
+                found.append(handle.read().decode("utf-8", "replace"))
+        except OSError:
+            continue
+    return [call for call in found if call]
+
+
+def thread_transcript(transcript: str, thread: str) -> str | None:
+    """The file a thread's requests are written to: the session's transcript, or its subagent's."""
+    if not thread:
+        return transcript
+    if not transcript.endswith(".jsonl"):
+        return None
+    return os.path.join(transcript[:-6], "subagents", f"agent-{thread}.jsonl")
+
+
+def check(payload: dict) -> tuple[bool, str | None]:
+    """(stale, expected) for a synchronous hook. Stale when armable limits exist and the session's gate
+    does not account for the session yet: the transcript grew since it was measured, the config changed,
+    or the transcript (once written) must hold a tool call the gate does not: `expected`, the previous
+    PreToolUse's call in this thread, which the caller's measurement waits for (see the module doc).
+    The caller measures first (synchronously), so the very next call is gated, not the one after. A
+    PreToolUse also notes its own call here, for the next hook."""
     from . import userconfig
     if not actionable(userconfig.load()):
-        return False
+        return False, None
+    session = payload.get("session_id")
+    if type(session) is not str:
+        return False, None
+    thread = _thread(payload)
+    expected = last_call(session, thread)
+    current = payload.get("tool_use_id")
+    if payload.get("hook_event_name") == "PreToolUse" and type(current) is str and current and current != expected:
+        userconfig.write_atomic(_calls_path(session, thread), current)
     transcript = payload.get("transcript_path")
+    transcript = transcript if type(transcript) is str and transcript else None
     try:
-        size = os.path.getsize(transcript) if type(transcript) is str else None
+        size = os.path.getsize(transcript) if transcript else None
     except OSError:
         size = None
-    found = read(path(payload.get("session_id")))
-    return found is None or (size is not None and size != found.get("transcript_size"))
+    if expected == current or size is None:
+        expected = None  # nothing written yet (or never: no session persistence): nothing to wait for
+    elif thread:
+        own = thread_transcript(transcript, thread)  # type: ignore[arg-type]
+        if not (own and os.path.isfile(own)):
+            expected = None
+    found = read(path(session))
+    stale = found is None or found.get("config") != userconfig.stamp() or \
+        (size is not None and size != found.get("transcript_size")) or \
+        (expected is not None and expected not in (found.get("calls") or ()))
+    return stale, expected if stale else None
 
 
-def respond(event: str, session: str | None, now_ms: int) -> dict | None:
+def respond(event: str, session: str | None, now_ms: int, found: dict | None = None) -> dict | None:
     """The synchronous hooks' answer: queued warnings for the user, and for PreToolUse/UserPromptSubmit the
-    gate decision. None: print nothing."""
-    if not os.path.isdir(os.path.join(paths.state_dir(), "gate")):
+    gate decision (from `found`, the gate this hook just measured, else the gate file). None: print nothing."""
+    if found is None and not os.path.isdir(os.path.join(paths.state_dir(), "gate")):
         return None  # budgets were never evaluated: one stat and done
-    body = decide(event, session, now_ms) if event in ("PreToolUse", "UserPromptSubmit") else None
+    body = decide(event, session, now_ms, found) if event in ("PreToolUse", "UserPromptSubmit") else None
     warnings = take(session) if session else []
     if warnings:
         body = dict(body or {})
@@ -119,11 +203,16 @@ def respond(event: str, session: str | None, now_ms: int) -> dict | None:
     return body
 
 
-def decide(event: str, session: str | None, now_ms: int) -> dict | None:
-    """PreToolUse: ask/deny; UserPromptSubmit: block. None lets the call or prompt through."""
-    found = read(path(session)) if session else None
+def decide(event: str, session: str | None, now_ms: int, found: dict | None = None) -> dict | None:
+    """PreToolUse: ask/deny; UserPromptSubmit: block. None lets the call or prompt through. A gate measured
+    under another version of the config says nothing (the limit may be gone or changed)."""
+    from .userconfig import stamp
+    if found is None:
+        found = read(path(session)) if session else None
     if found is None:
         found = read(path(None)) or {}
+    if not found.get("armed") or found.get("config") != stamp():
+        return None
     wanted = ("ask", "deny") if event == "PreToolUse" else ("block",)
     live = [d for d in found.get("armed") or () if type(d) is dict and d.get("action") in wanted
             and (d.get("until_ms") is None or now_ms < d["until_ms"])]

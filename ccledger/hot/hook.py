@@ -20,6 +20,9 @@ SESSION_END_BUDGET_S = 1.2   # Claude Code gives all SessionEnd hooks 1.5 s toge
 SESSION_END_MAX_BYTES = 4 << 20
 MAX_DURATION_MS = 10**12     # ~31 years: a larger (or negative, or non-finite) duration_ms is not kept
 BUDGET_SHARE = 0.5  # of an event's timeout (hookspec) spent ingesting: a hook ends on its own, never killed
+# Claude Code appends to its transcripts from a queue flushed every 100 ms (FLUSH_INTERVAL_MS in 2.1.332),
+# later on a busy machine: how long a gating hook waits for the previous tool call's request to be written.
+FLUSH_WAIT_S = 0.5
 
 
 def _size(value: object) -> int | None:
@@ -108,10 +111,11 @@ def budgets_configured() -> bool:
     return userconfig.has_budgets(userconfig.load())
 
 
-def catch_up(payload: dict, budget_s: float | None = None) -> None:
+def catch_up(payload: dict, budget_s: float | None = None, expected: str | None = None) -> dict | None:
     """Drain the spool, ingest this session's new transcript bytes (and its subagents'), and measure the
     budgets (new warnings are queued for the next synchronous hook: an async hook's output would reach
-    the model, not the user).
+    the model, not the user). `expected`: a tool call the transcript must hold before measuring (see
+    gate.check); waited for up to FLUSH_WAIT_S. Returns the session's gate as measured, if it was.
 
     Ingesting stops after the chunk that passes the budget (`budget_s`, else BUDGET_SHARE of the event's
     timeout), and attribution and budgets are left for later when it did: Claude Code kills a hook at its
@@ -137,11 +141,16 @@ def catch_up(payload: dict, budget_s: float | None = None) -> None:
         files = ingest.session_files(targets)
         for number, path in enumerate(files):
             if number and time.monotonic() >= deadline:  # the first file gets a chunk at least: progress
-                return
+                return None
             if budget_s is not None and ingest.pending_bytes(conn, path) > SESSION_END_MAX_BYTES:
                 continue  # too much for SessionEnd's budget: the next ingest takes it
             if ingest.ingest_file(conn, path, overrides, 0.0 if budget_s else 2.0, deadline).stopped:
-                return
+                return None
+        settled: tuple = ()
+        if expected and budget_s is None and not _await_call(conn, expected, targets, overrides):
+            errlog.record("hook", f"{payload.get('hook_event_name')}: tool call {expected} was not in the transcript "
+                                  f"after {FLUSH_WAIT_S} s; measured without it", False)
+            settled = (expected,)  # not waited for again
         ingest.session_metas(conn, files)
         session = payload.get("session_id")
         if type(session) is str and (budget_s is None or time.monotonic() - started < budget_s / 2):
@@ -151,10 +160,47 @@ def catch_up(payload: dict, budget_s: float | None = None) -> None:
                 attribution.refresh_now_and_then(conn, session)
         if budget_s is None and budgets:
             transcript = payload.get("transcript_path")
-            budgets.evaluate(conn, session if type(session) is str else None, payload.get("cwd"),
-                             int(time.time() * 1000), transcript=transcript if type(transcript) is str else None)
+            return budgets.evaluate(conn, session if type(session) is str else None, payload.get("cwd"),
+                                    int(time.time() * 1000), transcript=transcript if type(transcript) is str else None,
+                                    settled=settled)[2]
+        return None
     finally:
         conn.close()
+
+
+def _holds(conn, call: str) -> bool:
+    """Has the line of the request that made this tool call been ingested?"""
+    return conn.execute("SELECT 1 FROM tool_calls WHERE tool_use_id=? AND message_id IS NOT NULL",
+                        (call,)).fetchone() is not None
+
+
+def _await_call(conn, call: str, targets: list[str], overrides: dict) -> bool:
+    """Wait for Claude Code to write the request that made `call` (the previous tool call of the hook's
+    thread): ingest whatever the session's transcripts gain, up to FLUSH_WAIT_S. True once it is in."""
+    from . import ingest
+    deadline = time.monotonic() + FLUSH_WAIT_S
+
+    def sizes(files: list[str]) -> list:
+        out = []
+        for path in files:
+            try:
+                out.append(os.path.getsize(path))
+            except OSError:
+                out.append(None)
+        return out
+    files = ingest.session_files(targets)
+    seen = (files, sizes(files))
+    while not _holds(conn, call):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+        files = ingest.session_files(targets)
+        now = (files, sizes(files))
+        if now != seen:
+            seen = now
+            for path in files:
+                ingest.ingest_file(conn, path, overrides, lock_timeout=2.0)
+    return True
 
 
 def handle(payload: dict) -> dict | None:
@@ -168,9 +214,12 @@ def handle(payload: dict) -> dict | None:
     spool.append(recorder(payload))
     if event in SYNC:
         from . import gate
-        if event != "SessionStart" and gate.stale(payload):
-            catch_up(payload)
-        return gate.respond(event, payload["session_id"], int(time.time() * 1000))
+        found = None
+        if event != "SessionStart":
+            stale, expected = gate.check(payload)
+            if stale:
+                found = catch_up(payload, expected=expected)
+        return gate.respond(event, payload["session_id"], int(time.time() * 1000), found)
     if event in CATCH_UP or (event in AFTER_TOOL and budgets_configured()):
         catch_up(payload, SESSION_END_BUDGET_S if event == "SessionEnd" else None)
     return None

@@ -176,7 +176,7 @@ def gather(s: Status, now_ms: int, record: bool = True, budgeted: bool = True) -
             values["window"] = windows.estimate(conn, now_ms, windows.refresh_calibration(conn))
         if budgeted:
             from . import budgets
-            _, measures = budgets.evaluate(conn, s.session_id, s.cwd, now_ms, s, announce_crossings=False,
+            _, measures, _ = budgets.evaluate(conn, s.session_id, s.cwd, now_ms, s, announce_crossings=False,
                                            transcript=s.transcript_path)
             values.update(budgets.status_mark(measures))
     finally:

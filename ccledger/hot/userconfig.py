@@ -83,6 +83,16 @@ def write_atomic(path: str, text: str) -> None:
     os.replace(tmp, path)
 
 
+def stamp() -> list | None:
+    """Which version of config.toml this is (size, mtime): None when there is none. A gate file records the
+    version it was measured under, so a changed config takes effect at the next hook."""
+    try:
+        st = os.stat(paths.config_path())
+    except OSError:
+        return None
+    return [st.st_size, st.st_mtime_ns]
+
+
 def load() -> dict:
     """The config as a dict ({} when absent or broken)."""
     return load_checked()[0]
@@ -91,15 +101,13 @@ def load() -> dict:
 def load_checked() -> tuple[dict, str | None]:
     """(the config as a dict, why the file could not be used or None): {} and the reason when it is broken."""
     path = paths.config_path()
-    try:
-        st = os.stat(path)
-    except OSError:
+    version = stamp()
+    if version is None:
         return {}, None
-    stamp = [st.st_size, st.st_mtime_ns]
     try:
         with open(_cache_path(), "rb") as handle:
             cached = fastjson.loads(handle.read())
-        if type(cached) is dict and cached.get("stamp") == stamp and cached.get("path") == path:
+        if type(cached) is dict and cached.get("stamp") == version and cached.get("path") == path:
             return cached.get("config") or {}, cached.get("error")
     except (OSError, ValueError):
         pass
@@ -108,7 +116,7 @@ def load_checked() -> tuple[dict, str | None]:
         errlog.record("config", f"{error}; the file could not be read, so until it is fixed the defaults "
                                 "apply (no budgets, the default status line)", False)
     try:
-        write_atomic(_cache_path(), fastjson.dumps({"path": path, "stamp": stamp, "config": config, "error": error}))
+        write_atomic(_cache_path(), fastjson.dumps({"path": path, "stamp": version, "config": config, "error": error}))
     except (OSError, TypeError, ValueError):  # e.g. a TOML date, which JSON cannot hold: parse again next time
         pass
     return config, error
