@@ -15,10 +15,8 @@ import re
 import sys
 import time
 
-from .. import config
 from ..errors import CcledgerError
-from ..hot import paths
-from ..hot.userconfig import write_atomic
+from ..hot import paths, userconfig
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -78,9 +76,9 @@ def set_(args: argparse.Namespace) -> int:
     from .. import config_edit
     path, prefix = paths.config_path(), _prefix(args.project)
     assignments = dict(parse_assignment(a) for a in args.assignments)
-    before = config.load(path)
+    before = userconfig.load_strict(path)
     warnings = config_edit.set_keys(path, assignments, prefix)
-    after = config.load(path)
+    after = userconfig.load_strict(path)
     for key in assignments:
         full = prefix + config_edit.parse_key(key)
         old, new = config_edit.get(before, full), config_edit.get(after, full)
@@ -94,7 +92,7 @@ def set_(args: argparse.Namespace) -> int:
 def unset(args: argparse.Namespace) -> int:
     from .. import config_edit
     path, prefix = paths.config_path(), _prefix(args.project)
-    before = config.load(path)
+    before = userconfig.load_strict(path)
     warnings = config_edit.unset_keys(path, args.keys, prefix)
     for key in args.keys:
         full = prefix + config_edit.parse_key(key)
@@ -216,7 +214,7 @@ def override(args: argparse.Namespace) -> int:
     now = int(time.time() * 1000)
     body = {"until_ms": now + parse_duration(args.duration), "created_ms": now,
             "reason": args.reason or f"ccledger budget override --for {args.duration}"}
-    write_atomic(target, json.dumps(body) + "\n")
+    userconfig.write_atomic(target, json.dumps(body) + "\n")
     print(f"budget actions (ask, deny, block) lifted until {_clock(body['until_ms'])}; "
           "`ccledger budget override --clear` ends it sooner")
     return 0

@@ -5,7 +5,8 @@ import sqlite3
 import sys
 from typing import Any
 
-from .. import config, errors
+from .. import errors
+from ..hot import userconfig
 from ..errors import CcledgerError
 from ..hot import db, events, faults, ingest, pricing
 
@@ -110,7 +111,7 @@ _config: dict | None = None
 def load_config() -> dict:
     global _config
     if _config is None:
-        _config = config.load()
+        _config = userconfig.load_strict()
     return _config
 
 

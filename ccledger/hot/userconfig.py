@@ -65,6 +65,15 @@ def parse(path: str) -> dict:
         raise FileProblem(path, str(exc), int(found.group(1)) if found else None) from None
 
 
+def load_strict(path: str | None = None) -> dict:
+    """The parsed file for the CLI, {} when there is none; a broken file is a one-line CcledgerError."""
+    from ..errors import CcledgerError
+    try:
+        return parse(path or paths.config_path())
+    except FileProblem as exc:
+        raise CcledgerError(str(exc)) from None
+
+
 def _parse(path: str) -> tuple[dict, str | None]:
     try:
         return parse(path), None
