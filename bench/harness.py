@@ -541,7 +541,7 @@ def print_machine(info: dict, file=sys.stdout) -> None:
     }.get(timer.get("how"), "?"), file=file)
     if info.get("hot_python"):
         on_path = info.get("python3_on_path") or {}
-        print(f"hot entries: {info['hot_python']} -S .../ccledger/hot/launch.py (bench venv, non-editable, source "
+        print(f"hot entries: {info['hot_python']} -S .../ccledger/launch.py (bench venv, non-editable, source "
               f"{info['hot_source_sha256'][:12]}{', just installed' if info.get('hot_venv_rebuilt') else ''}); "
               f"python3 on PATH: {on_path.get('path')}"
               f"{' (a shim script that execs the real interpreter)' if on_path.get('shim') else ''}", file=file)

@@ -41,7 +41,7 @@ def ccledger_command() -> list[str]:
 class HotEnv:
     """ccledger installed as install.py installs it: a venv holding a regular (non-editable) copy.
 
-    Claude Code runs the hooks as `<python> -S <site-packages>/ccledger/hot/launch.py hook` (exec form,
+    Claude Code runs the hooks as `<python> -S <site-packages>/ccledger/launch.py hook` (exec form,
     payload on stdin) and the status line as the shell command `'<python>' -S '<launch.py>' statusline`.
     """
     venv: Path
@@ -53,7 +53,7 @@ class HotEnv:
 
     @property
     def launch(self) -> str:
-        return os.path.join(self.site_packages, "ccledger", "hot", "launch.py")
+        return os.path.join(self.site_packages, "ccledger", "launch.py")
 
     def hook(self) -> list[str]:
         return [self.python, "-S", self.launch, "hook"]
@@ -103,7 +103,7 @@ def ensure_hot_venv() -> HotEnv:
     except (OSError, ValueError, KeyError):
         ok = False
     site = _site_packages(python) if ok and python.exists() else None
-    if site and os.path.isfile(os.path.join(site, "ccledger", "hot", "launch.py")):
+    if site and os.path.isfile(os.path.join(site, "ccledger", "launch.py")):
         return HotEnv(venv, str(python), site, False, 0.0, want)
     started = time.monotonic()
     src = OUT / "venv-src"
@@ -125,8 +125,8 @@ def ensure_hot_venv() -> HotEnv:
         if done.returncode != 0:
             raise Unavailable(f"{shlex.join(argv)} failed:\n{(done.stderr or done.stdout)[-2000:]}")
     site = _site_packages(python)
-    if not site or not os.path.isfile(os.path.join(site, "ccledger", "hot", "launch.py")):
-        raise BenchError(f"pip installed into {venv}, but ccledger/hot/launch.py is not in its site-packages")
+    if not site or not os.path.isfile(os.path.join(site, "ccledger", "launch.py")):
+        raise BenchError(f"pip installed into {venv}, but ccledger/launch.py is not in its site-packages")
     stamp.write_text(json.dumps({"source_sha256": got, "installed": time.strftime("%Y-%m-%dT%H:%M:%S")}))
     seconds = time.monotonic() - started
     log(f"  done in {seconds:.0f} s")

@@ -21,7 +21,7 @@ NOT_INSTALLED = ("ccledger is enabled but its package is not installed, so this 
 
 
 def _data_dir() -> str:
-    """ccledger.hot.paths.data_dir(), which cannot be imported before the package is found."""
+    """ccledger.base.paths.data_dir(), which cannot be imported before the package is found."""
     if os.environ.get("CCLEDGER_HOME"):
         return os.path.abspath(os.path.expanduser(os.environ["CCLEDGER_HOME"]))
     home = os.path.expanduser("~")
@@ -35,7 +35,7 @@ def _data_dir() -> str:
 
 def locate() -> str | None:
     """The folder to put on sys.path so that `import ccledger` finds the package."""
-    marker = os.path.join("ccledger", "hot", "launch.py")
+    marker = os.path.join("ccledger", "launch.py")
     here = os.path.dirname(os.path.realpath(__file__))
     for candidate in (os.path.dirname(here), os.path.dirname(os.path.dirname(here))):
         if os.path.isfile(os.path.join(candidate, marker)):
@@ -84,9 +84,9 @@ def main(which: str) -> int:
         return 0
     sys.path.insert(0, root)
     if which == "statusline":
-        from ccledger.hot.statusline import main as entry
+        from ccledger.statusline.entry import main as entry
     else:
-        from ccledger.hot.hook import main as entry
+        from ccledger.hooks.entry import main as entry
     return entry([])
 
 

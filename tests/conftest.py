@@ -119,6 +119,6 @@ def copy_tree(src: Path, dst: Path) -> Path:
 
 
 def ledger_rows(sql: str, *params) -> list[tuple]:
-    from ccledger.hot import db
+    from ccledger.ledger import db
     with db.opened() as conn:
         return conn.execute(sql, params).fetchall()

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from conftest import REPO
 
-LAUNCH = REPO / "ccledger" / "hot" / "launch.py"
+LAUNCH = REPO / "ccledger" / "launch.py"
 
 
 def run_entry(which: str, payload: bytes | str | dict, env: dict | None = None,

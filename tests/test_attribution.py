@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from ccledger.hot import attribution
+from ccledger.ledger import attribution
 from conftest import cli, ledger_rows
 
 

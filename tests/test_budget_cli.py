@@ -14,7 +14,7 @@ from pathlib import Path
 
 from conftest import cli
 
-from ccledger.hot import paths
+from ccledger.base import paths
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -7,7 +7,10 @@ import time
 
 import pytest
 
-from ccledger.hot import budgets, db, gate, hook, statusline
+from ccledger.budgets import measure as budgets, gate
+from ccledger.ledger import db
+from ccledger.hooks import entry as hook
+from ccledger.statusline import entry as statusline
 from conftest import cli, ledger_rows
 from hot_helpers import error_lines, run_entry
 
@@ -179,7 +182,7 @@ def test_a_changed_config_takes_effect_at_the_next_hook(isolated, claude_dir):
 
 def _measure(conn, text, isolated, now_ms, status=None):
     """As a Stop hook measures: drain what the status line spooled (its readings), then evaluate."""
-    from ccledger.hot import events
+    from ccledger.ledger import events
     configure(isolated, text)
     events.drain(conn)
     return budgets.evaluate(conn, SESSION, "/home/dev/proj", now_ms, status)[0]

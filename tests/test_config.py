@@ -14,8 +14,8 @@ import pytest
 
 from conftest import cli
 
-from ccledger import config_edit, config_model
-from ccledger.hot import paths
+from ccledger.config import model as config_model, toml_text
+from ccledger.base import paths
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -213,11 +213,11 @@ def test_line_of_reads_toml_structure_not_just_lines():
             'x = """\n[budgets.session]\ntokens = 1\n"""\n'  # a multi-line string that looks like a table
             '[budgets.session]\ntokens = 5  # real\n'
             '[projects."/a.b".budgets]\n"quoted.key" = 1\n')
-    assert config_edit.line_of(text, ["budgets", "session", "tokens"]) == 10
-    assert config_edit.line_of(text, ["budgets", "session"]) == 9
-    assert config_edit.line_of(text, ["projects", "/a.b", "budgets", "quoted.key"]) == 12
-    assert config_edit.line_of(text, ["projects", "/a.b"]) == 11  # implied by its sub-table
-    assert config_edit.line_of(text, ["nowhere"]) is None
+    assert toml_text.line_of(text, ["budgets", "session", "tokens"]) == 10
+    assert toml_text.line_of(text, ["budgets", "session"]) == 9
+    assert toml_text.line_of(text, ["projects", "/a.b", "budgets", "quoted.key"]) == 12
+    assert toml_text.line_of(text, ["projects", "/a.b"]) == 11  # implied by its sub-table
+    assert toml_text.line_of(text, ["nowhere"]) is None
 
 
 def test_is_active_needs_an_amount(isolated):

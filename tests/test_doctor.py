@@ -73,7 +73,7 @@ def test_an_interpreter_that_is_gone_is_found(claude_dir, tmp_path):
 
 def test_a_hook_that_prints_or_fails_is_found(claude_dir, tmp_path):
     fake_site = tmp_path / "site"
-    launch = fake_site / "ccledger" / "hot" / "launch.py"
+    launch = fake_site / "ccledger" / "launch.py"
     launch.parent.mkdir(parents=True)
     shutil.copytree(REPO / "ccledger", fake_site / "ccledger", dirs_exist_ok=True)
     launch.write_text("import sys\nprint('leaks into the session')\nsys.exit(3)\n")
@@ -88,7 +88,7 @@ def test_age_of_the_last_status_line_reading(claude_dir):
     install()
     _, body = doctor()
     assert check(body, "status line readings")["detail"].startswith("no reading yet")
-    from ccledger.hot import db
+    from ccledger.ledger import db
     with db.opened() as conn, conn:
         conn.execute("INSERT INTO readings (session_id, ts_ms) VALUES ('s', ?)", (int(time.time() * 1000) - 200_000,))
     _, body = doctor()

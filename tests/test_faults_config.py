@@ -15,7 +15,9 @@ from hot_helpers import error_lines, run_entry
 from test_attribution import _assistant, _line
 from test_statusline import NOW, payload, quiet, session  # noqa: F401 - quiet and session are fixtures
 
-from ccledger.hot import db, paths, schema, statusline
+from ccledger.ledger import db, schema
+from ccledger.base import paths
+from ccledger.statusline import entry as statusline
 
 
 def write_config(text: str | bytes) -> Path:
@@ -228,7 +230,7 @@ def test_everything_ccledger_writes_is_0600_in_0700_folders(isolated, claude_dir
 
 
 def test_an_install_step_that_fails_quotes_its_own_output_not_an_earlier_run(isolated):
-    from ccledger.errors import CcledgerError
+    from ccledger.base.errors import CcledgerError
     from ccledger.install import environment
 
     log = Path(paths.log_dir()) / "install.log"

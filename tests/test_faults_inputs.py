@@ -20,8 +20,8 @@ import pytest
 from conftest import REPO, cli, cli_process, ledger_rows
 from hot_helpers import error_lines, run_entry
 
-from ccledger.hookspec import EVENTS
-from ccledger.hot.transcript import MAX_TOKENS
+from ccledger.hooks.spec import EVENTS
+from ccledger.ledger.transcript import MAX_TOKENS
 
 SESSION = "11111111-2222-3333-4444-555555555555"
 ZONES = ("UTC", "Asia/Tokyo", "America/Los_Angeles", "Pacific/Kiritimati", "Etc/GMT+12")
@@ -176,7 +176,7 @@ def test_a_stop_hook_on_a_poisoned_transcript_records_the_rest(claude_dir):
 def poison_ledger() -> int:
     """Rows an older ccledger could store (it checked no range): huge and negative counts, sums past 2**63,
     times in year 1 and 9999 and beyond the calendar. Returns how many rows were added."""
-    from ccledger.hot import paths
+    from ccledger.base import paths
     conn = sqlite3.connect(paths.ledger_path())
     columns = [r[1] for r in conn.execute("PRAGMA table_info(api_calls)")]
     template = dict(zip(columns, conn.execute("SELECT * FROM api_calls LIMIT 1").fetchone()))
@@ -257,7 +257,7 @@ STATUSLINE = REPO / "statusline" / "ccledger_statusline.py"
 @pytest.mark.parametrize("session", ["../../x", "..", ".", "", "/etc/passwd", "a/../../b", "\x00", "\ud800",
                                      "\u00e9" * 300, "a" * 5000, "x" * 129])
 def test_session_state_names_stay_in_their_folder(isolated, session):
-    from ccledger.hot import paths
+    from ccledger.base import paths
     path = paths.session_state("gate", session, ".json")
     assert os.path.dirname(path) == os.path.join(paths.state_dir(), "gate")
     name = os.path.basename(path)

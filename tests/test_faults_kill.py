@@ -105,7 +105,7 @@ def exact_after_one_more_ingest(expected: dict) -> bool:
 
 ENTRIES = {
     # CHUNK 1 MB and no worker pool: forty commits per run, so most kills land between two of them
-    "ingest": ([sys.executable, "-c", "import sys; from ccledger.hot import ingest; ingest.CHUNK = 1 << 20; "
+    "ingest": ([sys.executable, "-c", "import sys; from ccledger.ledger import ingest; ingest.CHUNK = 1 << 20; "
                 "ingest.POOL_THRESHOLD = 1 << 62; from ccledger.cli.main import main; "
                 "sys.exit(main(['ingest', '--quiet']))"], None),
     "stop hook": ([sys.executable, "-S", str(REPO / "hooks" / "ccledger_hook.py")], "Stop"),
@@ -158,7 +158,7 @@ def test_an_ingest_stopped_at_its_deadline_keeps_its_chunks_and_the_next_one_fin
                                                                                         monkeypatch):
     """What a hook does before its Claude Code timeout: stop after the chunk that passed the deadline,
     committed. The file is not taken as read (size -1 until a read reaches the planned size)."""
-    from ccledger.hot import db, ingest
+    from ccledger.ledger import db, ingest
     claude, transcript, expected = history
     size = transcript.stat().st_size
     with db.opened() as conn:
@@ -178,7 +178,8 @@ def test_an_ingest_stopped_at_its_deadline_keeps_its_chunks_and_the_next_one_fin
 def test_stop_hooks_out_of_time_each_read_a_chunk_and_together_the_whole_session(history, isolated, monkeypatch):
     """A Stop hook's ingest stops at BUDGET_SHARE of its timeout (here: none at all), after one chunk; the
     hooks that follow continue where it stopped, to the exact totals."""
-    from ccledger.hot import hook, ingest
+    from ccledger.hooks import entry as hook
+    from ccledger.ledger import ingest
     claude, transcript, expected = history
     monkeypatch.setattr(hook, "BUDGET_SHARE", 0.0)
     body = json.loads(payload("Stop", transcript))
@@ -196,7 +197,7 @@ def test_a_render_that_stopped_early_is_not_cached_and_the_next_render_continues
                                                                                  monkeypatch):
     """The status line's cache must not claim bytes its ingest left unread; with no time at all, each render
     still reads one chunk, so renders alone converge to the exact totals."""
-    from ccledger.hot import statusline
+    from ccledger.statusline import entry as statusline
     claude, transcript, expected = history
     monkeypatch.setattr(statusline, "INGEST_BUDGET_S", 0.0)
     raw = payload("status", transcript)
@@ -216,7 +217,8 @@ def test_a_render_that_stopped_early_is_not_cached_and_the_next_render_continues
 def test_a_gate_accounts_only_for_the_bytes_the_ledger_read(history, isolated):
     """budgets write the transcript size their numbers cover into the gate file; after an ingest stopped
     half-way that is not the file's size, so the next synchronous hook measures again (gate.check)."""
-    from ccledger.hot import budgets, db, gate, ingest
+    from ccledger.budgets import measure as budgets, gate
+    from ccledger.ledger import db, ingest
     claude, transcript, expected = history
     config = isolated / "ccledger" / "config.toml"
     config.parent.mkdir(parents=True, exist_ok=True)
@@ -239,7 +241,7 @@ def test_plan_survives_a_file_another_process_inserted_and_read_meanwhile(histor
     """A transcript new to our plan, which another `ccledger ingest` inserts and reads completely
     between our look-up of known files and our insert: the plan still finds its row (by path), and the
     run that follows adds nothing twice."""
-    from ccledger.hot import db, ingest
+    from ccledger.ledger import db, ingest
     claude, transcript, expected = history
     monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(claude))
     found = ingest.discover([str(claude)])
@@ -268,7 +270,7 @@ def test_plan_survives_a_file_another_process_inserted_and_read_meanwhile(histor
 def test_attribution_does_not_clear_a_session_that_changed_while_it_was_computed(history, claude_dir, monkeypatch):
     """Attribution is computed outside the write lock; when another process committed new calls of the
     session meanwhile, the rows written with the cleared dirty mark must include them."""
-    from ccledger.hot import attribution, db
+    from ccledger.ledger import attribution, db
     _, source, _ = history
     monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(claude_dir))
     lines = source.read_bytes()[: 3 << 20].splitlines(keepends=True)[:-1]
@@ -305,7 +307,7 @@ def test_attribution_does_not_clear_a_session_that_changed_while_it_was_computed
 PROBE = """
 import json, os, resource, sys, time
 sys.path.insert(0, {repo!r})
-from ccledger.hot import db, ingest
+from ccledger.ledger import db, ingest
 conn = db.connect()
 started = time.perf_counter()
 summary = ingest.ingest(conn, [{root!r}], workers=1)
@@ -362,7 +364,7 @@ def ingest_in_fresh_process(tmp: Path, line_mb: int, runs: int = 1) -> dict:
 
 @pytest.mark.faults
 def test_a_200_mb_line_costs_time_and_memory_linear_in_its_size(isolated):
-    from ccledger.hot import ingest
+    from ccledger.ledger import ingest
     base = ingest_in_fresh_process(isolated, 0)
     small = ingest_in_fresh_process(isolated, 25, runs=3)
     parsed = ingest_in_fresh_process(isolated, 60, runs=2)
@@ -383,8 +385,8 @@ def test_a_long_line_over_many_ranges_belongs_to_the_one_it_starts_in(isolated):
     """Ranges inside a long line look for a newline within themselves only (not on to the line's end, which
     made a long line cost its length times its ranges): a 4 MB line over 64 KB ranges is read by the range
     it starts in, once, and the ranges still partition the file exactly."""
-    from ccledger.hot import ingest
-    from ccledger.hot.transcript import FileInfo
+    from ccledger.ledger import ingest
+    from ccledger.ledger.transcript import FileInfo
     root = isolated / "claude"
     size = write_session(root, 4)
     path = str(root / "projects" / "p" / "s.jsonl")

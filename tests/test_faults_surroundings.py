@@ -29,8 +29,9 @@ import pytest
 from conftest import cli, cli_process, generate
 from hot_helpers import error_lines, run_entry
 
-from ccledger import errors
-from ccledger.hot import paths, schema
+from ccledger.base import errors
+from ccledger.base import paths
+from ccledger.ledger import schema
 
 BEFORE = ("-experiments-worktrees", "-Users-dev-git-ai")  # in the ledger before the fault
 NEW = "-tmp-tmpqwh7888i"  # written while the fault holds: the data that cannot be read in

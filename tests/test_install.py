@@ -22,11 +22,11 @@ import pytest
 
 from conftest import REPO
 
-from ccledger import hookspec
-from ccledger.hot import paths
+from ccledger.hooks import spec as hookspec
+from ccledger.base import paths
 from ccledger.install import cli, entries, state
 
-LAUNCH = str(REPO / "ccledger" / "hot" / "launch.py")
+LAUNCH = str(REPO / "ccledger" / "launch.py")
 OURS = {"type": "command", "command": sys.executable, "args": ["-S", LAUNCH, "hook"]}
 OUR_STATUSLINE = f"'{sys.executable}' -S '{LAUNCH}' statusline"
 
@@ -220,7 +220,7 @@ def test_marks_recognise_every_prior_form_and_nothing_foreign():
     assert entries.is_ours({"type": "command", "command": "ccledger statusline"})
     for foreign in ("ccusage statusline", "my-ccledger-wrapper.sh", "ccledger report daily; echo"):
         assert not entries.is_ours({"type": "command", "command": foreign})
-    assert not entries.is_ours({"type": "http", "url": "http://x/ccledger/hot/launch.py"})
+    assert not entries.is_ours({"type": "http", "url": "http://x/ccledger/launch.py"})
 
 
 # -- dry run --------------------------------------------------------------------------------------
@@ -473,7 +473,7 @@ def test_two_installs_at_once_take_turns_and_build_outside_the_checkout(isolated
     """Both wait while the install lock is held, then run one after the other: both succeed, the
     checkout is only read (no build/ or *.egg-info from pip), each pip run has its own part of the log,
     and the settings hold one set of entries."""
-    from ccledger.hot import locks
+    from ccledger.base import locks
 
     checkout = tmp_path / "checkout"
     checkout.mkdir()

@@ -8,8 +8,9 @@ import stat
 import platformdirs
 import pytest
 
-from ccledger import errors
-from ccledger.hot import db, paths, schema
+from ccledger.base import errors
+from ccledger.ledger import db, schema
+from ccledger.base import paths
 from conftest import cli
 
 

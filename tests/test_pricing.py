@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from ccledger.hot import pricing
+from ccledger.ledger import pricing
 
 M = 1_000_000
 

@@ -11,7 +11,7 @@ from hot_helpers import error_lines
 WRITER = """
 import sys
 sys.path[0] = {repo!r}
-from ccledger.hot import hook
+from ccledger.hooks import entry as hook
 for i in range({n}):
     event = "PreToolUse" if i % 2 == 0 else "PostToolUse"
     hook.handle({{"hook_event_name": event, "session_id": "s{w}", "tool_name": "Bash",

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from ccledger.hot import statusline
+from ccledger.statusline import entry as statusline
 from conftest import cli, ledger_rows
 from hot_helpers import error_lines, run_entry
 from test_attribution import _assistant, _line, _result

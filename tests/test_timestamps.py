@@ -5,7 +5,7 @@ import datetime as dt
 
 import pytest
 
-from ccledger.hot import transcript
+from ccledger.ledger import transcript
 
 
 @pytest.fixture

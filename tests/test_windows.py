@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from ccledger.hot import statusline, windows
+from ccledger.statusline import entry as statusline
+from ccledger.ledger import windows
 from conftest import cli, ledger_rows
 from test_statusline import NOW, payload, quiet, session  # noqa: F401 - fixtures
 
@@ -38,7 +39,7 @@ def test_report_windows_lists_official_windows_with_forecast(session):  # noqa: 
 
 
 def test_calibration_reuses_old_windows_and_a_full_one_sees_everything(session):  # noqa: F811
-    from ccledger.hot import db
+    from ccledger.ledger import db
     cli("ingest")
     tokens = ledger_rows("SELECT SUM(total_tokens) FROM api_calls")[0][0]
     conn = db.connect()

@@ -1,6 +1,6 @@
 """`ccledger budget set|unset|show|override|status|check`: the limits in config.toml, and lifting them for a while.
 
-`set` and `unset` edit the file surgically (ccledger.config_edit), so the
+`set` and `unset` edit the file surgically (ccledger.config.edit), so the
 user's comments survive. `override` writes state/override.json, which the
 gating hooks read with one open: until `until_ms` they ask, deny and block
 nothing. pydantic (config_model, config_edit) is imported only by the
@@ -15,12 +15,13 @@ import re
 import sys
 import time
 
-from ..errors import CcledgerError
-from ..hot import paths, userconfig
+from ..base import paths
+from ..base.errors import CcledgerError
+from ..config import read as userconfig
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from .. import config_model
+    from ..config import model as config_model
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -50,7 +51,7 @@ def parse_value(text: str) -> object:
 
 def parse_assignment(text: str) -> tuple[str, object]:
     """`KEY=VALUE`; the key may hold quoted parts with '=' in them (`mcp.servers."a=b".usd=1`)."""
-    from .. import config_edit
+    from ..config import edit as config_edit
     try:
         parts, end = config_edit.split_key(text)
     except ValueError as exc:
@@ -68,12 +69,12 @@ def _prefix(project: str | None) -> tuple[str, ...]:
 
 
 def _shown(value: object) -> str:
-    from .. import config_edit
+    from ..config import edit as config_edit
     return "(not set)" if value is config_edit.MISSING else config_edit.render_value(value)
 
 
 def set_(args: argparse.Namespace) -> int:
-    from .. import config_edit
+    from ..config import edit as config_edit
     path, prefix = paths.config_path(), _prefix(args.project)
     assignments = dict(parse_assignment(a) for a in args.assignments)
     before = userconfig.load_strict(path)
@@ -90,7 +91,7 @@ def set_(args: argparse.Namespace) -> int:
 
 
 def unset(args: argparse.Namespace) -> int:
-    from .. import config_edit
+    from ..config import edit as config_edit
     path, prefix = paths.config_path(), _prefix(args.project)
     before = userconfig.load_strict(path)
     warnings = config_edit.unset_keys(path, args.keys, prefix)
@@ -118,7 +119,7 @@ def _amount(limit: object, unit: str) -> str:
 
 def limit_rows(budgets: config_model.Budgets) -> list[dict]:
     """One row per limit (and per MCP server override), with whether it is armed."""
-    from .. import config_model
+    from ..config import model as config_model
     rows = []
     for name, unit in LIMITS:
         limit = getattr(budgets, name)
@@ -160,7 +161,7 @@ def _table(title: str, rows: list[dict]) -> None:
 
 
 def show(args: argparse.Namespace) -> int:
-    from .. import config_model
+    from ..config import model as config_model
     cfg, warnings = config_model.load(paths.config_path())
     projects = {p: [r for r in limit_rows(config_model.budgets_for(cfg, p))
                     if r["limit"].split()[0] in project.budgets.model_fields_set]
@@ -214,7 +215,7 @@ def override(args: argparse.Namespace) -> int:
     now = int(time.time() * 1000)
     body = {"until_ms": now + parse_duration(args.duration), "created_ms": now,
             "reason": args.reason or f"ccledger budget override --for {args.duration}"}
-    userconfig.write_atomic(target, json.dumps(body) + "\n")
+    paths.write_atomic(target, json.dumps(body) + "\n")
     print(f"budget actions (ask, deny, block) lifted until {_clock(body['until_ms'])}; "
           "`ccledger budget override --clear` ends it sooner")
     return 0
@@ -228,11 +229,12 @@ def _clock(ms: int) -> str:
 
 def _measures(args: argparse.Namespace) -> tuple[list, bool]:
     """(measures of every configured limit, is an override in force) for a session and folder."""
-    from ..hot import budgets, gate
+    from ..budgets import gate
+    from ..budgets import measure as budgets
     from . import context
     conn = context.open_ledger()
     context.catch_up(conn, quiet=True)
-    from ..hot import attribution
+    from ..ledger import attribution
     session = args.session or (conn.execute(
         "SELECT session_id FROM api_calls ORDER BY ts_ms DESC LIMIT 1").fetchone() or [None])[0]
     if session:
@@ -243,7 +245,7 @@ def _measures(args: argparse.Namespace) -> tuple[list, bool]:
         _refuse_invalid(args.cwd or os.getcwd())
     measures = budgets.measure(conn, found, session, now)
     measured = {m.limit.key for m in measures}
-    from ..hot.budgets import Measure
+    from ..budgets.measure import Measure
     measures += [Measure(limit, 0, "", None, "nothing measured yet") for limit in found if limit.key not in measured]
     return measures, gate.overridden(now)
 
@@ -251,14 +253,14 @@ def _measures(args: argparse.Namespace) -> tuple[list, bool]:
 def _refuse_invalid(cwd: str) -> None:
     """No limit in force may mean none is configured, or that the budgets written are invalid (the hot path
     then turns them all off): the latter is an error naming the key and line, not "no budgets"."""
-    from ..hot import budgets
+    from ..budgets import measure as budgets
     from . import context
     try:
         budgets.limits(budgets.effective(context.load_config(), cwd)[0])
         return
     except ValueError as exc:
         reason = str(exc)
-    from .. import config_model
+    from ..config import model as config_model
     try:
         config_model.load(paths.config_path())
     except config_model.ConfigError as exc:
@@ -288,13 +290,13 @@ def status(args: argparse.Namespace) -> int:
     if not rows:
         print("No budgets configured. Example: ccledger budget set session.tokens=2000000 session.action=deny")
         return 0
-    from ..hot import render
+    from ..base import units
     for m, row in zip(measures, rows):
         forecast = ""
         if row["forecast_kind"] == "runs_out_ms":
-            forecast = f"; runs out at {render.clock(m.forecast, int(time.time() * 1000))}"
+            forecast = f"; runs out at {units.clock(m.forecast, int(time.time() * 1000))}"
         elif row["forecast_kind"]:
-            forecast = f"; {render.money(m.forecast)} by the end of the period at this pace"
+            forecast = f"; {units.money(m.forecast)} by the end of the period at this pace"
         state = "ARMED" if row["armed"] else ("lifted by override" if overridden and m.pct >= 100 else "")
         print(f"{row['limit']:<24} {row['pct_of_limit']:>6.1f}%  {m.label}{forecast}  "
               f"[{row['action']}{' ' + state if state else ''}]")
@@ -305,7 +307,7 @@ def status(args: argparse.Namespace) -> int:
 
 def check(args: argparse.Namespace) -> int:
     """Exit 3 (BUDGET_EXCEEDED) when any limit is at or past 100%, for scripts and CI."""
-    from ..errors import BUDGET_EXCEEDED
+    from ..base.errors import BUDGET_EXCEEDED
     measures, overridden = _measures(args)
     over = [m for m in measures if m.pct >= 100]
     if args.json:

@@ -12,9 +12,9 @@ import json
 import os
 import sys
 
-from .. import config_model
-from ..config_edit import dotted, render_value
-from ..hot import paths
+from ..base import paths
+from ..config import model as config_model
+from ..config.edit import dotted, render_value
 
 
 def _envelope(report: str, **fields: object) -> str:

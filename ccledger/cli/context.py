@@ -5,10 +5,10 @@ import sqlite3
 import sys
 from typing import Any
 
-from .. import errors
-from ..hot import userconfig
-from ..errors import CcledgerError
-from ..hot import db, events, faults, ingest, pricing
+from ..base import errors
+from ..base.errors import CcledgerError
+from ..config import read as userconfig
+from ..ledger import db, events, faults, ingest, pricing
 
 PROGRESS_MIN_BYTES = 32 << 20  # show a progress bar only when there is this much to read
 # faults a reader can live with: the ledger is read as it is, without the new data
@@ -30,7 +30,7 @@ def close_opened() -> None:
 
 def named(exc: BaseException) -> BaseException:
     """The CcledgerError naming a fault from outside (permissions, space, damage, a lock), else `exc` (a bug)."""
-    return exc if isinstance(exc, CcledgerError) else errors.named(exc) or exc
+    return exc if isinstance(exc, CcledgerError) else faults.named(exc) or exc
 
 
 def open_ledger() -> sqlite3.Connection:
@@ -95,7 +95,7 @@ def pricing_overrides() -> dict:
     try:
         return pricing.overrides_from_config(table)
     except (KeyError, TypeError, ValueError, AttributeError):
-        from .. import config_model
+        from ..config import model as config_model
         try:
             config_model.load()
         except config_model.ConfigError as exc:

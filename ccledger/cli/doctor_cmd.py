@@ -16,9 +16,10 @@ import os
 import sqlite3
 import time
 
-from ..errors import CcledgerError
-from ..hot import faults, paths, schema
+from ..base import paths
+from ..base.errors import CcledgerError
 from ..install import verify
+from ..ledger import faults, schema
 from . import context
 
 COUNTED = ("api_calls", "tool_calls", "context_items", "files")

@@ -10,8 +10,8 @@ import argparse
 import importlib
 import sys
 
-from .. import __version__, errors
-from ..errors import ERROR, INTERRUPTED, CcledgerError
+from .. import __version__
+from ..base.errors import ERROR, INTERRUPTED, CcledgerError
 
 USAGE_REPORTS = ("daily", "weekly", "monthly", "session", "blocks", "models", "projects", "windows")
 ATTRIBUTION_REPORTS = ("tools", "mcp", "agents")
@@ -133,8 +133,9 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:
         if args.debug:
             raise
-        from ..hot import errlog
-        named = errors.named(exc)  # a fault from outside (permissions, space, damage, a lock): not a bug
+        from ..base import errlog
+        from ..ledger import faults
+        named = faults.named(exc)  # a fault from outside (permissions, space, damage, a lock): not a bug
         if named is not None:
             errlog.record("cli", str(named), False)
             print(f"ccledger: {named}", file=sys.stderr)

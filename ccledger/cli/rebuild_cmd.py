@@ -11,7 +11,7 @@ import argparse
 import os
 import sys
 
-from ..hot import db
+from ..ledger import db
 from . import context
 
 

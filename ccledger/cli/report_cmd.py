@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import sqlite3
 
-from ..hot import windows
+from ..ledger import windows
 from ..report import blocks, envelope, periods, usage, windowing
 from . import context
 

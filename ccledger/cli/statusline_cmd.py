@@ -5,8 +5,9 @@ import argparse
 import os
 import time
 
-from ..hot import status_payload, statusline
-from ..hot.fastjson import loads
+from ..base.fastjson import loads
+from ..statusline import entry as statusline
+from ..statusline import payload as status_payload
 
 SAMPLES = os.path.join(os.path.dirname(os.path.dirname(__file__)), "samples", "statusline")
 SHOWN_LEFT_MS = (2 * 60 + 13) * 60_000  # preview a window 2h13m before its reset

@@ -1,7 +1,7 @@
 """The installer's command line, shared by the top-level install.py (from a checkout) and
 `python -m ccledger.install` (from an installed environment, e.g. the plugin's /ccledger:statusline).
 
-Errors are one line on stderr with a named exit code (ccledger.errors); --debug shows the traceback.
+Errors are one line on stderr with a named exit code (ccledger.base.errors); --debug shows the traceback.
 Standard library only.
 """
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..errors import ERROR, INTERRUPTED, CcledgerError
+from ..base.errors import ERROR, INTERRUPTED, CcledgerError
 from . import installer, uninstaller
 
 

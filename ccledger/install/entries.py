@@ -10,15 +10,18 @@ from __future__ import annotations
 
 import os
 
-from .. import hookspec
+from ..hooks import spec as hookspec
 
-CURRENT_MARK = "ccledger/hot/launch.py"
+CURRENT_MARK = "ccledger/launch.py"
 PRIOR_MARKS = (
     "ccledger_hook.py",          # hooks/ccledger_hook.py of a checkout, wired by hand
     "ccledger_statusline.py",    # statusline/ccledger_statusline.py of a checkout
     "ccledger-hook",             # the console script of the package
     "ccledger-statusline",
-    "ccledger.hot.hook",         # python -m ccledger.hot.hook
+    "ccledger.hooks.entry",      # python -m ccledger.hooks.entry
+    "ccledger.statusline.entry",
+    "ccledger/hot/launch.py",    # before 0.2 the entry lived in ccledger/hot/: doctor --fix and install rewrite it
+    "ccledger.hot.hook",
     "ccledger.hot.statusline",
 )
 MARKS = (CURRENT_MARK,) + PRIOR_MARKS
@@ -46,7 +49,7 @@ def is_ours(entry: object) -> bool:
 
 
 def launch_script(site_packages: str) -> str:
-    return os.path.join(site_packages, "ccledger", "hot", "launch.py")
+    return os.path.join(site_packages, "ccledger", "launch.py")
 
 
 def hooks_block(python: str, site_packages: str) -> dict:

@@ -1,7 +1,7 @@
 """The isolated environment ccledger runs from: a venv in ccledger's data folder, holding a copy
 (not an editable link: the checkout may be deleted later) of the package and its dependencies.
 
-The hooks and the status line run `<venv python> -S <site-packages>/ccledger/hot/launch.py`, so the
+The hooks and the status line run `<venv python> -S <site-packages>/ccledger/launch.py`, so the
 installer asks the venv's own interpreter where its site-packages are. Standard library only.
 """
 from __future__ import annotations
@@ -15,8 +15,8 @@ import sys
 import tempfile
 import time
 
-from ..errors import CcledgerError
-from ..hot import paths
+from ..base import paths
+from ..base.errors import CcledgerError
 
 MIN_PYTHON = (3, 10)
 BUILD_INPUTS = ("pyproject.toml", "setup.cfg", "setup.py", "MANIFEST.in", "README.md", "LICENSE", "ccledger")
@@ -33,7 +33,7 @@ class Env:
 
     @property
     def launch(self) -> str:
-        return os.path.join(self.site_packages, "ccledger", "hot", "launch.py")
+        return os.path.join(self.site_packages, "ccledger", "launch.py")
 
     def ccledger(self) -> list[str]:
         """How to run the ccledger CLI of this environment."""
@@ -145,7 +145,7 @@ def ensure(checkout: str, venv: str, say=print) -> Env:
               _staged(checkout, tmp)], log, "pip install")
     env = existing(venv)
     if env is None:
-        raise CcledgerError(f"pip installed into {venv}, but ccledger/hot/launch.py is not there (log: {log})")
+        raise CcledgerError(f"pip installed into {venv}, but ccledger/launch.py is not there (log: {log})")
     return env
 
 

@@ -13,10 +13,9 @@ import subprocess
 import sys
 from typing import Iterator
 
-from ..errors import OK, CcledgerError
-from ..hot import locks, paths
+from ..base import locks, paths
+from ..base.errors import OK, CcledgerError
 from . import atomic, entries, environment, pathlink, settings, state
-
 
 LOCK_WAIT_S = 900  # a first install on a slow connection takes minutes
 

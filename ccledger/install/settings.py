@@ -15,8 +15,8 @@ import os
 import re
 import stat
 
-from ..errors import CcledgerError
-from ..hot import paths
+from ..base import paths
+from ..base.errors import CcledgerError
 from . import atomic, entries
 
 BACKUP_SUFFIX = ".ccledger-backup"

@@ -21,8 +21,8 @@ import hashlib
 import json
 import os
 
-from ..errors import CcledgerError
-from ..hot import paths
+from ..base import paths
+from ..base.errors import CcledgerError
 from . import atomic
 
 VERSION = 1

@@ -12,8 +12,8 @@ from __future__ import annotations
 import json
 import os
 
-from ..errors import OK, CcledgerError
-from ..hot import paths
+from ..base import paths
+from ..base.errors import OK, CcledgerError
 from . import atomic, installer, pathlink, settings, state
 from .installer import Options, say
 

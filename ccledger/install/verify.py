@@ -14,9 +14,9 @@ import os
 import shlex
 import subprocess
 
-from .. import hookspec
-from ..errors import CcledgerError
-from ..hot import paths
+from ..base import paths
+from ..base.errors import CcledgerError
+from ..hooks import spec as hookspec
 from . import entries, settings, state
 
 REINSTALL = "run `python3 install.py` from a ccledger checkout (it replaces only ccledger's own entries)"

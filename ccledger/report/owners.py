@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from ..hot import attribution
+from ..ledger import attribution
 from . import usage
 from .rollup import total as _total
 

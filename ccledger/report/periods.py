@@ -11,8 +11,8 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Callable
 
-from ..errors import USAGE, CcledgerError
-from ..hot.schema import QUARTER_MS
+from ..base.errors import USAGE, CcledgerError
+from ..ledger.schema import QUARTER_MS
 
 # The days every time zone can show (datetime spans years 1..9999, and a zone's offset may move a day
 # either way). Ingest keeps only years 2000..2200, but an older ledger may hold anything: a time

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import sqlite3
 
-from ..hot import db
-from ..hot.schema import QUARTER_MS
+from ..ledger import db
+from ..ledger.schema import QUARTER_MS
 
 FULL_REBUILD = 2000  # beyond this many dirty quarters one scan of api_calls beats per-quarter lookups
 

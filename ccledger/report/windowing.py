@@ -4,7 +4,7 @@ from __future__ import annotations
 import sqlite3
 import time
 
-from ..hot import windows
+from ..ledger import windows
 from . import periods, usage
 from .rollup import total
 

@@ -7,14 +7,14 @@ import sys
 
 import pytest
 
-from ccledger import hookspec
+from ccledger.hooks import spec as hookspec
 from conftest import REPO
 
 from .harness import FakeApi, interactive, run_headless
 
 pytestmark = pytest.mark.e2e
 
-LAUNCH = REPO / "ccledger" / "hot" / "launch.py"
+LAUNCH = REPO / "ccledger" / "launch.py"
 PROMPT = "Work through the budget scenario."
 
 

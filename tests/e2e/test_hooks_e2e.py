@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from ccledger import hookspec
+from ccledger.hooks import spec as hookspec
 from conftest import REPO, cli, ledger_rows
 
 from .harness import FakeApi, ensure_ccusage, run_headless
@@ -25,7 +25,7 @@ pytestmark = pytest.mark.e2e
 
 PROMPT = "Record this scripted session."
 SUB_PROMPT = "List the files and report."
-LAUNCH = REPO / "ccledger" / "hot" / "launch.py"
+LAUNCH = REPO / "ccledger" / "launch.py"
 
 
 def scenario(sandbox) -> dict:

@@ -78,7 +78,7 @@ def test_install_py_end_to_end_then_uninstall(sandbox):
     out = install_py(sandbox, "--yes").stdout
     took = time.monotonic() - started
     venv, site = venv_of(sandbox)
-    launch = site / "ccledger" / "hot" / "launch.py"
+    launch = site / "ccledger" / "launch.py"
     data = sandbox.read_settings()
     assert data["model"] == "sonnet" and data["hooks"]["Stop"][0]["hooks"][0]["command"] == "true"
     handler = data["hooks"]["PostToolUse"][0]["hooks"][0]

@@ -18,7 +18,10 @@ from __future__ import annotations
 import os
 import time
 
-from . import fastjson, gate, render, userconfig, windows
+from ..base import fastjson, paths, units
+from ..config import read as userconfig
+from ..ledger import windows
+from . import gate
 
 DEFAULT_WARN = [50, 80, 95]
 ACTIONS = ("none", "warn", "ask", "deny", "block")
@@ -186,23 +189,23 @@ def measure(conn: sqlite3.Connection, found: list[Limit], session: str | None, n
             if w is not None and w.pct is not None:
                 name = "5-hour window" if kind == "window" else "7-day limit"
                 note = (" (estimate)" if w.estimate else "") + (
-                    f", resets in {render.duration(w.reset_ms - now_ms)}" if w.reset_ms else "") + (
-                    f", at this pace it runs out at {render.clock(w.runs_out_ms, now_ms)}" if w.runs_out_ms else "")
+                    f", resets in {units.duration(w.reset_ms - now_ms)}" if w.reset_ms else "") + (
+                    f", at this pace it runs out at {units.clock(w.runs_out_ms, now_ms)}" if w.runs_out_ms else "")
                 out.append(Measure(limit, w.pct, str(w.reset_ms or w.start_ms), w.reset_ms,
-                                   f"{name} at {render.pct(w.pct)}", note, w.runs_out_ms))
+                                   f"{name} at {units.pct(w.pct)}", note, w.runs_out_ms))
         elif kind in ("daily", "weekly", "monthly"):
             start, end, name = _local_start(now_ms, kind)
             cost = conn.execute("SELECT SUM(cost_usd) FROM api_calls WHERE ts_ms >= ? AND ts_ms < ?",
                                 (start, end)).fetchone()[0] or 0.0
             pace = cost / max(now_ms - start, 1) * (end - start)
             noun = {"daily": "today's", "weekly": "this week's", "monthly": "this month's"}[kind]
-            out.append(Measure(limit, cost, name, end, f"{noun} cost {render.money(cost)} of "
-                               f"{render.money(limit.amount)}", f", {render.money(pace)} at this pace", pace))
+            out.append(Measure(limit, cost, name, end, f"{noun} cost {units.money(cost)} of "
+                               f"{units.money(limit.amount)}", f", {units.money(pace)} at this pace", pace))
         elif kind == "session" and session:
             tokens = conn.execute("SELECT CAST(total(total_tokens) AS INTEGER) FROM api_calls WHERE session_id=?",
                                   (session,)).fetchone()[0] or 0
-            out.append(Measure(limit, tokens, session, None, f"this session used {render.tokens(tokens)} of "
-                               f"{render.tokens(limit.amount)} tokens"))
+            out.append(Measure(limit, tokens, session, None, f"this session used {units.tokens(tokens)} of "
+                               f"{units.tokens(limit.amount)} tokens"))
         elif kind == "tool_result" and session:
             out += _tool_results(conn, limit, session)
         elif kind == "mcp":
@@ -212,8 +215,8 @@ def measure(conn: sqlite3.Connection, found: list[Limit], session: str | None, n
 
 def _tool_results(conn: sqlite3.Connection, limit: Limit, session: str) -> list[Measure]:
     floor = limit.amount * limit.warn[0] / 100
-    return [Measure(limit, marginal, call, None, f"{name} added {render.tokens(marginal)} tokens",
-                    f"; re-read each turn until the next compaction ({render.tokens(carried)} carried so far)")
+    return [Measure(limit, marginal, call, None, f"{name} added {units.tokens(marginal)} tokens",
+                    f"; re-read each turn until the next compaction ({units.tokens(carried)} carried so far)")
             for call, name, marginal, carried in conn.execute(
                 "SELECT a.owner, t.tool_name, CAST(total(a.marginal_tokens) AS INTEGER),"
                 " CAST(total(a.carried_tokens) AS INTEGER) FROM attribution a"
@@ -234,8 +237,8 @@ def _mcp(conn: sqlite3.Connection, limit: Limit, now_ms: int) -> list[Measure]:
             f"SELECT t.mcp_server, {column} FROM attribution a JOIN tool_calls t ON t.tool_use_id = a.owner"
             f" WHERE t.mcp_server IS NOT NULL AND a.ts_ms >= ? AND a.ts_ms < ? {where} GROUP BY 1",
             [start, end] + params):
-        shown = render.money(value) if limit.unit == "usd" else render.tokens(value) + " carried tokens"
-        cap = render.money(limit.amount) if limit.unit == "usd" else render.tokens(limit.amount)
+        shown = units.money(value) if limit.unit == "usd" else units.tokens(value) + " carried tokens"
+        cap = units.money(limit.amount) if limit.unit == "usd" else units.tokens(limit.amount)
         out.append(Measure(limit, value or 0, f"{server}:{day}", end,
                            f"MCP server {server} used {shown} of {cap} today"))
     return out
@@ -245,7 +248,7 @@ def _mcp(conn: sqlite3.Connection, limit: Limit, now_ms: int) -> list[Measure]:
 
 def _message(m: Measure) -> str:
     plain_pct = m.limit.kind in ("window", "week") and m.limit.amount == 100  # the label says it already
-    share = "" if plain_pct else f" ({render.pct(m.pct)} of the limit)"
+    share = "" if plain_pct else f" ({units.pct(m.pct)} of the limit)"
     return f"ccledger: {m.label}{share}{m.note}."
 
 
@@ -267,7 +270,7 @@ def announce(conn: sqlite3.Connection, measures: list[Measure], session: str | N
 
 def _reason(m: Measure) -> str:
     """What Claude Code shows for a denied call or blocked prompt: which limit, its value, the way out."""
-    return (f"ccledger budget: {m.label} ({render.pct(m.pct)} of the limit set by budgets.{m.limit.key}, "
+    return (f"ccledger budget: {m.label} ({units.pct(m.pct)} of the limit set by budgets.{m.limit.key}, "
             f"action {m.limit.action}). To go on anyway run `ccledger budget override --for 1h`; to change the "
             f"limit run `ccledger budget set {m.limit.key}=<new value>`.")
 
@@ -313,10 +316,10 @@ def write_gates(session: str | None, armed: list[dict], scoped: bool, now_ms: in
     record = None
     if session:
         record = {"computed_ms": now_ms, "armed": armed, "consumed": list(consumed), **account}
-        userconfig.write_atomic(gate.path(session), fastjson.dumps(record))
+        paths.write_atomic(gate.path(session), fastjson.dumps(record))
     if not scoped:
         shared = [d for d in armed if d["kind"] in GLOBAL_KINDS]
-        userconfig.write_atomic(gate.path(None), fastjson.dumps({
+        paths.write_atomic(gate.path(None), fastjson.dumps({
             "computed_ms": now_ms, "armed": shared, "config": account.get("config")}))
     return record
 
@@ -350,5 +353,5 @@ def status_mark(measures: list[Measure]) -> dict:
     top = max(measures, key=lambda m: m.pct)
     armed = top.limit.action in ("ask", "deny", "block") and top.pct >= 100
     name = top.limit.key.split(".")[0] if top.limit.kind != "mcp" else f"mcp {top.period.split(':')[0]}"
-    mark = ("⛔ " if armed else "⚠ " if top.pct >= top.limit.warn[0] else "") + f"{name} {render.pct(top.pct)}"
+    mark = ("⛔ " if armed else "⚠ " if top.pct >= top.limit.warn[0] else "") + f"{name} {units.pct(top.pct)}"
     return {"budget_mark": mark, "budget_level": top.pct}

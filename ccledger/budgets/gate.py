@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import os
 
-from . import fastjson, paths
+from ..base import fastjson, paths
 
 
 def path(session: str | None) -> str:
@@ -156,7 +156,7 @@ def check(payload: dict) -> tuple[bool, str | None]:
     PreToolUse's call in this thread, which the caller's measurement waits for (see the module doc).
     The caller measures first (synchronously), so the very next call is gated, not the one after. A
     PreToolUse also notes its own call here, for the next hook."""
-    from . import userconfig
+    from ..config import read as userconfig
     if not actionable(userconfig.load()):
         return False, None
     session = payload.get("session_id")
@@ -166,7 +166,7 @@ def check(payload: dict) -> tuple[bool, str | None]:
     expected = last_call(session, thread)
     current = payload.get("tool_use_id")
     if payload.get("hook_event_name") == "PreToolUse" and type(current) is str and current and current != expected:
-        userconfig.write_atomic(_calls_path(session, thread), current)
+        paths.write_atomic(_calls_path(session, thread), current)
     transcript = payload.get("transcript_path")
     transcript = transcript if type(transcript) is str and transcript else None
     try:
@@ -206,7 +206,7 @@ def respond(event: str, session: str | None, now_ms: int, found: dict | None = N
 def decide(event: str, session: str | None, now_ms: int, found: dict | None = None) -> dict | None:
     """PreToolUse: ask/deny; UserPromptSubmit: block. None lets the call or prompt through. A gate measured
     under another version of the config says nothing (the limit may be gone or changed)."""
-    from .userconfig import stamp
+    from ..config.read import stamp
     if found is None:
         found = read(path(session)) if session else None
     if found is None:
@@ -229,7 +229,7 @@ def decide(event: str, session: str | None, now_ms: int, found: dict | None = No
 
 def _consume(session: str, decision: dict) -> None:
     """A one-shot decision (after one oversized tool result) applies to the next call only."""
-    from .userconfig import write_atomic
+    from ..base.paths import write_atomic
     file = path(session)
     found = read(file) or {}
     found["armed"] = [d for d in found.get("armed") or () if d != decision]

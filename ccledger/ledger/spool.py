@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import time
 
-from . import fastjson, paths
+from ..base import fastjson, paths
 
 try:
     import fcntl
@@ -123,7 +123,7 @@ def drain(apply) -> int:
                 bad += 1
             apply(records)
             if bad:
-                from . import errlog
+                from ..base import errlog
                 errlog.record("spool", f"{bad} unreadable line(s) in {os.path.basename(path)} ignored", False)
             os.remove(path)
             total += len(records)

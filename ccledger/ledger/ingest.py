@@ -24,9 +24,9 @@ import os
 import time
 from collections import namedtuple
 
-from . import db, fastjson, locks, paths, pricing, schema
-from .transcript import (C_CR, C_CW1H, C_CW5, C_GEO, C_IN, C_MODEL, C_OUT, C_SIDE, C_SPEED, C_WEB, FileInfo,
-                         Scan, scan)
+from ..base import fastjson, locks, paths
+from . import db, pricing, schema
+from .transcript import C_CR, C_CW1H, C_CW5, C_GEO, C_IN, C_MODEL, C_OUT, C_SIDE, C_SPEED, C_WEB, FileInfo, Scan, scan
 
 TYPE_CHECKING = False  # annotations only: typing and sqlite3.dbapi2 cost import time on the hot path
 if TYPE_CHECKING:
@@ -138,7 +138,7 @@ def ingest_metas(conn: sqlite3.Connection, metas: list[tuple[str, str, str, str]
             continue
         parent = meta.get("toolUseId") if type(meta.get("toolUseId")) is str else None
         if keep is None:
-            from . import userconfig
+            from ..config import read as userconfig
             keep = userconfig.stores_descriptions()
         description = meta.get("description") if keep and type(meta.get("description")) is str else None
         with db.transaction(conn):

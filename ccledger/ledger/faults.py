@@ -11,7 +11,8 @@ from __future__ import annotations
 import errno
 import os
 
-from . import locks, paths
+from ..base import locks, paths
+from ..base.errors import LEDGER_CODES, CcledgerError
 from .db import DAMAGED, DISK_FULL, LOCKED, READ_ONLY, UNAVAILABLE, LedgerError
 from .sqlite import sqlite3
 
@@ -185,3 +186,10 @@ def locked(path: str, lock: str | None) -> LedgerError:
     holder = f"the lock {lock}" if lock else path
     return LedgerError(f"the ledger {path} is busy: another process held {holder} past the wait", LOCKED,
                        f"try again when it finishes (fuser -v {lock or path} shows which process)")
+
+
+def named(exc: BaseException) -> CcledgerError | None:
+    """A fault from outside (permissions, space, a damaged file, a lock) as the CcledgerError that names it;
+    None for anything else, which is a bug."""
+    fault = explain(exc)
+    return None if fault is None else CcledgerError(fault.cause, LEDGER_CODES[fault.kind], fault.fix)

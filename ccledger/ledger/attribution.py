@@ -205,7 +205,7 @@ def refresh_now_and_then(conn: sqlite3.Connection, session: str, min_interval_s:
     import os
     import time
 
-    from . import paths
+    from ..base import paths
     stamp = paths.session_state("attributed", session)
     try:
         if time.time() - os.path.getmtime(stamp) < min_interval_s:

@@ -14,7 +14,7 @@ import os
 import time
 from collections import namedtuple
 
-from . import fastjson, paths
+from ..base import fastjson, paths
 
 TYPE_CHECKING = False  # annotations only: the hot path avoids importing sqlite3.dbapi2
 if TYPE_CHECKING:
@@ -156,7 +156,7 @@ def cached_calibration() -> dict:
 def refresh_calibration(conn: sqlite3.Connection, force: bool = False) -> dict:
     """The calibration, recomputed when older than a few minutes: incrementally (recent windows only),
     or from every reading when forced (`report windows`, which also catches readings drained late)."""
-    from .userconfig import write_atomic
+    from ..base.paths import write_atomic
     try:
         fresh = time.time() - os.path.getmtime(_calibration_path()) < CALIBRATION_MAX_AGE_S
     except OSError:

@@ -1,6 +1,6 @@
 """Named exit codes and the one error type the CLI turns into a one-line message.
 
-Faults the surroundings cause (see ccledger.hot.faults) each have their own
+Faults the surroundings cause (see ccledger.base.faults) each have their own
 code, so a script can tell "try again later" from "free some space" from "this
 file is not a ledger"; ERROR is left for everything else, bugs included.
 """
@@ -31,11 +31,3 @@ class CcledgerError(Exception):
         self.code = code
         self.cause = message
         self.fix = fix
-
-
-def named(exc: BaseException) -> CcledgerError | None:
-    """A fault from outside (permissions, space, a damaged file, a lock) as the CcledgerError that names it;
-    None for anything else, which is a bug."""
-    from .hot import faults
-    fault = faults.explain(exc)
-    return None if fault is None else CcledgerError(fault.cause, LEDGER_CODES[fault.kind], fault.fix)

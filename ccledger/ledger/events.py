@@ -8,7 +8,8 @@ row. Hook status wins over the status read from a transcript.
 """
 from __future__ import annotations
 
-from . import db, fastjson, spool
+from ..base import fastjson
+from . import db, spool
 from .ingest import split_mcp
 
 TYPE_CHECKING = False  # annotations only: the hot path avoids importing sqlite3.dbapi2

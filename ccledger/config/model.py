@@ -5,9 +5,9 @@ accepts, so `tokens = "500000"` is an error here rather than a string there.
 Unknown keys are kept (extra="allow") and reported as warnings, so a typo is
 pointed out and a newer file still works with an older ccledger. Every
 problem names its dotted key and the line it is on; tomllib gives no
-positions, so the line is found by scanning the text (config_edit.line_of).
+positions, so the line is found by scanning the text (toml_text.line_of).
 
-Defaults live here and in ccledger.hot.render (the status line's own);
+Defaults live here and in ccledger.statusline.render (the status line's own);
 `effective()` merges them with the file for `ccledger config show`.
 """
 from __future__ import annotations
@@ -24,9 +24,10 @@ from typing import Annotated, Any, Literal, Optional
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainValidator, ValidationError
 from pydantic_core import PydanticCustomError
 
-from . import config_edit
-from .errors import CcledgerError
-from .hot import paths, render, userconfig
+from ..base import paths
+from ..base.errors import CcledgerError
+from . import read as userconfig
+from . import statusline_keys, toml_text
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -34,8 +35,8 @@ else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
 Action = Literal["none", "ask", "deny", "block"]
-Segment = Literal[tuple(render.DEFAULT_SEGMENTS)]  # type: ignore[valid-type]
-CHAIN_TIMEOUT_S = 1.0  # ccledger.hot.statusline.CHAIN_TIMEOUT_S
+Segment = Literal[tuple(statusline_keys.DEFAULT_SEGMENTS)]  # type: ignore[valid-type]
+CHAIN_TIMEOUT_S = 1.0  # ccledger.statusline.entry.CHAIN_TIMEOUT_S
 
 
 def _number(high: float = math.inf, integer: bool = False, zero: bool = False) -> PlainValidator:
@@ -131,7 +132,7 @@ class Budgets(Section):
 
 
 class Statusline(Section):
-    segments: list[Segment] = Field(default_factory=lambda: list(render.DEFAULT_SEGMENTS))
+    segments: list[Segment] = Field(default_factory=lambda: list(statusline_keys.DEFAULT_SEGMENTS))
     second_line: list[Segment] = Field(default_factory=list)
     separator: str = " │ "
     colors: bool = True
@@ -201,7 +202,7 @@ def parse(text: str, path: str = "config.toml") -> dict:
 def _issue(text: str, loc: tuple, message: str, missing: bool = False) -> Issue:
     """`missing`: the key is not in the file, so point at the table that lacks it."""
     keys = [str(part) for part in loc if not isinstance(part, int) and part != "[key]"]
-    return Issue(config_edit.dotted(keys), config_edit.line_of(text, keys[:-1] if missing else keys), message)
+    return Issue(toml_text.dotted(keys), toml_text.line_of(text, keys[:-1] if missing else keys), message)
 
 
 def _unknown(model: BaseModel, loc: tuple, text: str) -> list[Issue]:
@@ -242,7 +243,7 @@ def load(path: Optional[str] = None) -> tuple[Config, list[Issue]]:
 
 def read_text(path: str) -> str:
     """The file's text (FileNotFoundError passes through); a file that cannot be read or is not UTF-8 is a
-    ConfigError, worded as everywhere else (ccledger.hot.userconfig.read_text)."""
+    ConfigError, worded as everywhere else (ccledger.config.read.read_text)."""
     try:
         return userconfig.read_text(path)
     except userconfig.FileProblem as exc:
@@ -265,8 +266,8 @@ def effective(config: Config) -> dict:
     """What ccledger uses: built-in defaults overlaid with the file; projects show only what they override."""
     out = dump(config)
     line = out["statusline"]
-    line["thresholds"] = {**render.DEFAULT_THRESHOLDS, **line["thresholds"]}
-    line["format"] = {**render.DEFAULT_FORMATS, **line["format"]}
+    line["thresholds"] = {**statusline_keys.DEFAULT_THRESHOLDS, **line["thresholds"]}
+    line["format"] = {**statusline_keys.DEFAULT_FORMATS, **line["format"]}
     for price in out["pricing"].values():
         for key, factor in (("cache_write_5m", 1.25), ("cache_write_1h", 2.0), ("cache_read", 0.1)):
             price.setdefault(key, round(price["input"] * factor, 9))

@@ -12,8 +12,13 @@ import os
 import sys
 import time
 
-from . import errlog, fastjson, render, status_payload, userconfig, windows
-from .status_payload import Status
+from ..base import errlog, fastjson, paths, units
+from ..config import read as userconfig
+from ..config import statusline_keys
+from ..ledger import windows
+from . import payload as status_payload
+from . import render
+from .payload import Status
 
 TYPE_CHECKING = False  # annotations only: the hot path avoids importing sqlite3.dbapi2
 if TYPE_CHECKING:
@@ -57,7 +62,7 @@ def record_reading(conn: sqlite3.Connection, s: Status, project: str | None, now
 # ------------------------------------------------------------------------- the no-SQLite fast path
 
 def _cache_path(session: str) -> str:
-    from . import paths
+    from ..base import paths
     return paths.session_state("status", session, ".json")
 
 
@@ -72,7 +77,7 @@ def _stamp(path: str | None) -> list | None:
 def _stamps(s: Status) -> list:
     """What must be unchanged for cached numbers to hold: the session transcript, and the ledger itself
     (any commit by any process changes its WAL file)."""
-    from . import paths
+    from ..base import paths
     ledger = paths.ledger_path()
     return [_stamp(s.transcript_path), _stamp(ledger), _stamp(ledger + "-wal")]
 
@@ -83,7 +88,7 @@ def cached(s: Status, now_ms: int) -> dict | None:
     needs no SQLite at all: status lines also run on timers, mode changes and in parallel sessions."""
     if not s.session_id:
         return None
-    from . import spool
+    from ..ledger import spool
     try:
         with open(_cache_path(s.session_id), "rb") as handle:
             found = fastjson.loads(handle.read())
@@ -107,13 +112,13 @@ def cached(s: Status, now_ms: int) -> dict | None:
 def remember(s: Status, values: dict, reading: list | None, now_ms: int) -> None:
     if s.session_id:
         body = {"ms": now_ms, "stamp": _stamps(s), "values": values, "reading": reading}
-        userconfig.write_atomic(_cache_path(s.session_id), fastjson.dumps(body))
+        paths.write_atomic(_cache_path(s.session_id), fastjson.dumps(body))
 
 
 def spool_reading(s: Status, found: dict, now_ms: int) -> bool:
     """Record the reading through the spool (drained into the ledger later), throttled like record_reading.
     True if it did (the cache must then remember when)."""
-    from . import spool
+    from ..ledger import spool
     last = found.get("reading") or [0, None]
     if now_ms - last[0] < READING_MIN_INTERVAL_MS and last[1] == _reading_key(s):
         return False
@@ -135,18 +140,18 @@ def has_new_bytes(conn: sqlite3.Connection, path: str) -> bool:
 
 def gather(s: Status, now_ms: int, record: bool = True, budgeted: bool = True) -> dict:
     """Everything the line needs from the ledger (after recording and catching up)."""
-    from . import db, spool
+    from ..ledger import db, spool
     values: dict = {}
     conn = db.connect(timeout=1.0)
     try:
         if os.path.exists(spool._spool_path()):
-            from . import events
+            from ..ledger import events
             events.drain(conn)
         project = None
         if s.transcript_path and os.path.isfile(s.transcript_path):
             project = os.path.basename(os.path.dirname(s.transcript_path))
             if has_new_bytes(conn, s.transcript_path):
-                from . import ingest, pricing  # only when there is something to read
+                from ..ledger import ingest, pricing  # only when there is something to read
                 done = ingest.ingest_file(conn, s.transcript_path, pricing.stored_overrides(conn), lock_timeout=0.0,
                                           deadline=time.monotonic() + INGEST_BUDGET_S)
                 if done.stopped or done.busy:
@@ -175,7 +180,7 @@ def gather(s: Status, now_ms: int, record: bool = True, budgeted: bool = True) -
         if windows.official(s.five_hour_pct, s.five_hour_reset_ms, windows.BLOCK_MS, now_ms) is None:
             values["window"] = windows.estimate(conn, now_ms, windows.refresh_calibration(conn))
         if budgeted:
-            from . import budgets
+            from ..budgets import measure as budgets
             _, measures, _ = budgets.evaluate(conn, s.session_id, s.cwd, now_ms, s, announce_crossings=False,
                                            transcript=s.transcript_path)
             values.update(budgets.status_mark(measures))
@@ -187,12 +192,12 @@ def gather(s: Status, now_ms: int, record: bool = True, budgeted: bool = True) -
 def context_segment(s: Status, values: dict) -> tuple[str | None, float | None]:
     """(text of the percentage, value for colouring): official, computed from usage ('~'), or from the ledger."""
     if s.context_pct is not None:
-        return ("" if s.context_official else "~") + render.pct(s.context_pct), s.context_pct
+        return ("" if s.context_official else "~") + units.pct(s.context_pct), s.context_pct
     tokens = values.get("context_tokens")
     if tokens:
         size = s.context_size or (1_000_000 if s.model_id and "[1m]" in s.model_id else 200_000)
         pct = min(100.0, tokens / size * 100)
-        return "~" + render.pct(pct), pct
+        return "~" + units.pct(pct), pct
     return None, None
 
 
@@ -200,28 +205,28 @@ def window_text(w: windows.Window | None, now_ms: int) -> tuple[dict, float | No
     if w is None:
         return {}, None
     mark = "~" if w.estimate else ""
-    pct = mark + render.pct(w.pct) if w.pct is not None else mark or "?"
-    left = render.duration(w.reset_ms - now_ms) if w.reset_ms else "?"
-    forecast = f" ⚠ out {render.clock(w.runs_out_ms, now_ms)}" if w.runs_out_ms else ""
+    pct = mark + units.pct(w.pct) if w.pct is not None else mark or "?"
+    left = units.duration(w.reset_ms - now_ms) if w.reset_ms else "?"
+    forecast = f" ⚠ out {units.clock(w.runs_out_ms, now_ms)}" if w.runs_out_ms else ""
     return {"pct": pct, "left": left, "forecast": forecast}, w.pct
 
 
 def segments(s: Status, values: dict, config: dict, now_ms: int) -> dict[str, tuple[str, float | None]]:
-    formats = dict(render.DEFAULT_FORMATS, **(config.get("format") or {}))
+    formats = dict(statusline_keys.DEFAULT_FORMATS, **(config.get("format") or {}))
     out: dict[str, tuple[str, float | None]] = {}
 
     def put(name: str, fields: dict, value: float | None = None) -> None:
         try:
             out[name] = (formats[name].format(**fields), value)
         except (KeyError, IndexError, ValueError):
-            out[name] = (render.DEFAULT_FORMATS[name].format(**fields), value)
+            out[name] = (statusline_keys.DEFAULT_FORMATS[name].format(**fields), value)
 
     model = s.model_name or (s.model_id or "").removeprefix("claude-")
     if model:
         put("model", {"model": model, "id": s.model_id or ""})
     pct, value = context_segment(s, values)
     if pct:
-        put("context", {"pct": pct, "tokens": render.tokens(s.context_tokens or values.get("context_tokens"))}, value)
+        put("context", {"pct": pct, "tokens": units.tokens(s.context_tokens or values.get("context_tokens"))}, value)
     window = windows.official(s.five_hour_pct, s.five_hour_reset_ms, windows.BLOCK_MS, now_ms) or values.get("window")
     fields, value = window_text(window, now_ms)
     if fields:
@@ -231,13 +236,13 @@ def segments(s: Status, values: dict, config: dict, now_ms: int) -> dict[str, tu
     if fields:
         put("week", fields, value)
     if values.get("session_tokens"):
-        put("session", {"tokens": render.tokens(values["session_tokens"]), "cost": render.money(values["session_cost"])})
+        put("session", {"tokens": units.tokens(values["session_tokens"]), "cost": units.money(values["session_cost"])})
     elif s.cost_usd:  # not in the ledger (yet): Claude Code's own estimate
-        out["session"] = (f"session {render.money(s.cost_usd)}", None)
+        out["session"] = (f"session {units.money(s.cost_usd)}", None)
     if values.get("today_cost") is not None:
-        put("today", {"cost": render.money(values["today_cost"])})
+        put("today", {"cost": units.money(values["today_cost"])})
     if values.get("top_name"):
-        put("top", {"name": values["top_name"], "tokens": render.tokens(values["top_tokens"])})
+        put("top", {"name": values["top_name"], "tokens": units.tokens(values["top_tokens"])})
     if values.get("budget_mark"):
         put("budget", {"mark": values["budget_mark"]}, values.get("budget_level"))
     return out
@@ -246,11 +251,11 @@ def segments(s: Status, values: dict, config: dict, now_ms: int) -> dict[str, tu
 def compose(s: Status, values: dict, config: dict, now_ms: int, warning: str | None = None) -> list[str]:
     """The lines; `warning` (a config mistake, named) ends the first one."""
     made = segments(s, values, config, now_ms)
-    thresholds = dict(render.DEFAULT_THRESHOLDS, **(config.get("thresholds") or {}))
+    thresholds = dict(statusline_keys.DEFAULT_THRESHOLDS, **(config.get("thresholds") or {}))
     color = render.use_color(config)
     separator = config.get("separator", " │ ")
     lines = []
-    for names in (config.get("segments") or render.DEFAULT_SEGMENTS, config.get("second_line") or []):
+    for names in (config.get("segments") or statusline_keys.DEFAULT_SEGMENTS, config.get("second_line") or []):
         parts = [(n, made[n][0], render.level(made[n][1], thresholds.get(n, [101, 101])))
                  for n in names if n in made]
         if warning and not lines:
@@ -263,7 +268,7 @@ def compose(s: Status, values: dict, config: dict, now_ms: int, warning: str | N
 def chained_command(config: dict) -> str | None:
     """The statusLine the user had before installing ccledger (saved by the installer), if any."""
     try:
-        from . import paths
+        from ..base import paths
         with open(os.path.join(paths.state_dir(), "install.json"), "rb") as handle:
             installs = (fastjson.loads(handle.read()) or {}).get("installs") or {}
     except (OSError, ValueError, AttributeError):

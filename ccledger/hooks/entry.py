@@ -13,7 +13,8 @@ import os
 import sys
 import time
 
-from . import errlog, fastjson, spool
+from ..base import errlog, fastjson
+from ..ledger import spool
 
 _dumps = fastjson.dumps
 SESSION_END_BUDGET_S = 1.2   # Claude Code gives all SessionEnd hooks 1.5 s together
@@ -107,7 +108,7 @@ AFTER_TOOL = {"PostToolUse", "PostToolUseFailure"}
 
 
 def budgets_configured() -> bool:
-    from . import userconfig
+    from ..config import read as userconfig
     return userconfig.has_budgets(userconfig.load())
 
 
@@ -120,11 +121,11 @@ def catch_up(payload: dict, budget_s: float | None = None, expected: str | None 
     Ingesting stops after the chunk that passes the budget (`budget_s`, else BUDGET_SHARE of the event's
     timeout), and attribution and budgets are left for later when it did: Claude Code kills a hook at its
     timeout, and the next hook or ingest continues from what was committed."""
-    from ..hookspec import EVENTS
-    from . import attribution, db, events, ingest, pricing  # sqlite3 only where needed
+    from ..ledger import attribution, db, events, ingest, pricing  # sqlite3 only where needed
+    from .spec import EVENTS
     budgets = None
     if budgets_configured():
-        from . import budgets
+        from ..budgets import measure as budgets
     started = time.monotonic()
     timeout = EVENTS.get(payload.get("hook_event_name"), (False, 10))[1]  # type: ignore[arg-type]
     deadline = started + (budget_s if budget_s is not None else timeout * BUDGET_SHARE)
@@ -177,7 +178,7 @@ def _holds(conn, call: str) -> bool:
 def _await_call(conn, call: str, targets: list[str], overrides: dict) -> bool:
     """Wait for Claude Code to write the request that made `call` (the previous tool call of the hook's
     thread): ingest whatever the session's transcripts gain, up to FLUSH_WAIT_S. True once it is in."""
-    from . import ingest
+    from ..ledger import ingest
     deadline = time.monotonic() + FLUSH_WAIT_S
 
     def sizes(files: list[str]) -> list:
@@ -213,7 +214,7 @@ def handle(payload: dict) -> dict | None:
         return None
     spool.append(recorder(payload))
     if event in SYNC:
-        from . import gate
+        from ..budgets import gate
         found = None
         if event != "SessionStart":
             stale, expected = gate.check(payload)

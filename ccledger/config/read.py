@@ -13,7 +13,8 @@ from __future__ import annotations
 import os
 import sys
 
-from . import errlog, fastjson, paths, render
+from ..base import errlog, fastjson, paths
+from . import statusline_keys
 
 
 def _cache_path() -> str:
@@ -67,7 +68,7 @@ def parse(path: str) -> dict:
 
 def load_strict(path: str | None = None) -> dict:
     """The parsed file for the CLI, {} when there is none; a broken file is a one-line CcledgerError."""
-    from ..errors import CcledgerError
+    from ..base.errors import CcledgerError
     try:
         return parse(path or paths.config_path())
     except FileProblem as exc:
@@ -79,17 +80,6 @@ def _parse(path: str) -> tuple[dict, str | None]:
         return parse(path), None
     except Exception as exc:  # noqa: BLE001 - any failure means "no config", logged
         return {}, str(exc) if isinstance(exc, FileProblem) else f"{path}: {type(exc).__name__}: {exc}"
-
-
-def write_atomic(path: str, text: str) -> None:
-    paths.ensure_dir(os.path.dirname(path))
-    tmp = f"{path}.{os.getpid()}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.write(fd, text.encode("utf-8"))
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
 
 
 def stamp() -> list | None:
@@ -125,7 +115,7 @@ def load_checked() -> tuple[dict, str | None]:
         errlog.record("config", f"{error}; the file could not be read, so until it is fixed the defaults "
                                 "apply (no budgets, the default status line)", False)
     try:
-        write_atomic(_cache_path(), fastjson.dumps({"path": path, "stamp": version, "config": config, "error": error}))
+        paths.write_atomic(_cache_path(), fastjson.dumps({"path": path, "stamp": version, "config": config, "error": error}))
     except (OSError, TypeError, ValueError):  # e.g. a TOML date, which JSON cannot hold: parse again next time
         pass
     return config, error
@@ -134,7 +124,7 @@ def load_checked() -> tuple[dict, str | None]:
 def statusline(config: dict, error: str | None) -> tuple[dict, str | None]:
     """The [statusline] table with each invalid key at its default, and the short warning the line ends with:
     a mistake costs its own key only, and is named (in the line, and once in errors.log)."""
-    table, bad = render.checked(config.get("statusline", {}))
+    table, bad = statusline_keys.checked(config.get("statusline", {}))
     if bad:
         note_once("statusline:" + ",".join(bad), f"{paths.config_path()}: invalid value for {', '.join(bad)}; the "
                                                   "status line uses the default there (`ccledger config check` says why)")
@@ -172,6 +162,6 @@ def note_once(key: str, message: str) -> None:
     errlog.record("config", message, False)
     noted.append(key)
     try:
-        write_atomic(_cache_path(), fastjson.dumps(cached))
+        paths.write_atomic(_cache_path(), fastjson.dumps(cached))
     except (OSError, TypeError, ValueError):
         pass

@@ -1,4 +1,4 @@
-"""Run a hot-path entry as a plain script: `python -S <site-packages>/ccledger/hot/launch.py hook|statusline`.
+"""Run a hot-path entry as a plain script: `python -S <site-packages>/ccledger/launch.py hook|statusline`.
 
 With -S Python skips site-packages processing (a third of its start-up time);
 this file puts the folder holding the `ccledger` package on sys.path itself,
@@ -8,13 +8,13 @@ It leaves with os._exit once the entry returned and stdout is flushed.
 import os
 import sys
 
-sys.path[0] = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["statusline"]:
-        from ccledger.hot.statusline import main
+        from ccledger.statusline.entry import main
     else:
-        from ccledger.hot.hook import main
+        from ccledger.hooks.entry import main
     code = main(sys.argv[2:])
     # Everything is written and closed by now (the ledger, the spool, the logs): skip the interpreter's
     # teardown of its modules, ~2.5 ms of every hook and render.

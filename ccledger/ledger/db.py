@@ -6,16 +6,17 @@ double-check, each in one transaction; a ledger written by a newer ccledger, or
 a file that is not a ledger, is refused, never rewritten.
 
 A ledger that cannot be written (read-only, full disk, locked) can still be
-read as it is (`open_read_only`); ccledger.hot.faults names what went wrong.
+read as it is (`open_read_only`); ccledger.base.faults names what went wrong.
 """
 from __future__ import annotations
 
 import os
 
-from . import locks, paths, schema
+from ..base import locks, paths
+from . import schema
 from .sqlite import sqlite3
 
-# kinds of LedgerError (named by ccledger.hot.faults): the CLI maps each to its exit code (errors.LEDGER_CODES)
+# kinds of LedgerError (named by ccledger.base.faults): the CLI maps each to its exit code (errors.LEDGER_CODES)
 LOCKED, READ_ONLY, DISK_FULL, DAMAGED, TOO_NEW, UNAVAILABLE = (
     "locked", "read_only", "disk_full", "damaged", "too_new", "unavailable")
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from collections import namedtuple
 
-from .fastjson import DECODE_ERRORS
-from .fastjson import dumps as _dumps
-from .fastjson import scan_once as _scan_once
+from ..base.fastjson import DECODE_ERRORS
+from ..base.fastjson import dumps as _dumps
+from ..base.fastjson import scan_once as _scan_once
+
 IMAGE_SIZE = 6400  # an image counts as ~1,600 tokens whatever its base64 length
 LIMIT_MARK = "limit reached|"
 # Line types that never carry usage, tool calls or context growth: not even parsed.

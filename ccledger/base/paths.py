@@ -139,3 +139,15 @@ def claude_settings_dir() -> str:
     if env:
         return os.path.abspath(os.path.expanduser(env.split(",")[0].strip()))
     return os.path.join(os.path.expanduser("~"), ".claude")
+
+
+def write_atomic(path: str, text: str) -> None:
+    """Replace a private (0600) file whole: a reader sees the old or the new contents, never half."""
+    ensure_dir(os.path.dirname(path))
+    tmp = f"{path}.{os.getpid()}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.write(fd, text.encode("utf-8"))
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import namedtuple
 
-from . import fastjson
+from ..base import fastjson
 
 MILLION = 1_000_000
 LONG_CONTEXT_THRESHOLD = 200_000

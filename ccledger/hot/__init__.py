@@ -1,1 +1,0 @@
-"""The hot path: what hooks and the status line run. Standard library only (a test enforces it)."""
