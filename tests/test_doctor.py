@@ -140,3 +140,41 @@ def test_unreadable_settings_are_reported(claude_dir, text):
     (claude_dir / "settings.json").write_text(text)
     code, body = doctor()
     assert code == 1 and not check(body, "settings")["ok"]
+
+
+def test_entries_naming_the_pre_0_2_launcher_are_found_and_fixed_in_place(claude_dir, tmp_path):
+    """An install from before the rooms (settings naming ccledger/hot/launch.py) after the package moved:
+    doctor names the moved file, and `doctor --fix` rewrites only those paths, byte for byte."""
+    fake_site = tmp_path / "site"
+    shutil.copytree(REPO / "ccledger", fake_site / "ccledger")
+    install_cli.main(["--python", sys.executable, "--site-packages", str(fake_site), "--no-ingest"],
+                     checkout=str(REPO))
+    settings = claude_dir / "settings.json"
+    current = settings.read_bytes().replace(b'{\n  "hooks"', b'{\n\n  "hooks"')  # the user's own formatting
+    old = current.replace(b"ccledger/launch.py", b"ccledger/hot/launch.py")
+    assert old != current
+    settings.write_bytes(old)
+    code, body = doctor()
+    moved = check(body, "moved files")
+    assert code == 1 and not moved["ok"] and "ccledger/hot/launch.py" in moved["detail"] and "--fix" in moved["fix"]
+    fixed = cli("doctor", "--fix")
+    assert "moved path(s)" in fixed.out
+    assert settings.read_bytes() == current
+    _, body = doctor()
+    assert not [c for c in body["checks"] if c["name"] == "moved files"]
+    assert check(body, "hook runs")["ok"]
+
+
+@pytest.mark.parametrize("which", ["hook", "statusline"])
+def test_a_0_1_entry_still_runs_through_the_compatibility_launcher(isolated, which):
+    """0.1 settings and plugin copies run ccledger/hot/launch.py: it still records, silently."""
+    import subprocess
+    payload = b'{"hook_event_name": "PostToolUse", "session_id": "s", "tool_name": "Bash", "tool_use_id": "t"}'
+    result = subprocess.run([sys.executable, "-S", str(REPO / "ccledger" / "hot" / "launch.py"), which],
+                            input=payload if which == "hook" else b'{"session_id": "s"}', capture_output=True,
+                            timeout=60)
+    assert result.returncode == 0 and not result.stderr
+    if which == "hook":
+        assert not result.stdout and list((isolated / "ccledger" / "spool").iterdir())
+    else:
+        assert result.stdout.strip()

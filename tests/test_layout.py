@@ -10,7 +10,7 @@ from conftest import REPO
 PACKAGE = REPO / "ccledger"
 # A room may import from rooms of the same or a lower rank only.
 RANK = {"base": 0, "config": 1, "ledger": 2, "budgets": 3, "hooks": 4, "statusline": 4, "report": 5, "render": 6,
-        "install": 6, "cli": 7, "launch": 8}
+        "install": 6, "cli": 7, "launch": 8, "hot": 9}  # hot: 0.1 compatibility shims
 
 
 def _name(path) -> str:

@@ -14,6 +14,7 @@ import argparse
 import json
 import os
 import sqlite3
+import sys
 import time
 
 from ..base import paths
@@ -121,6 +122,16 @@ def print_checks(checks: list[dict]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.fix:
+        from ..install import relocate
+        for path in verify.settings_files():
+            try:
+                fixed = relocate.fix(path)
+            except CcledgerError as exc:
+                print(f"ccledger: {exc}", file=sys.stderr)
+                continue
+            if fixed:
+                print(f"fixed       {fixed} moved path(s) in {path} (the file before is kept as .ccledger-backup)")
     conn, fault = None, None
     try:
         conn, fault = context.open_for_reading(quiet=True)

@@ -55,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("doctor", help="paths, ledger health, skipped lines")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--fix", action="store_true", help="rewrite settings entries that name a file an upgrade moved")
     p.set_defaults(module="doctor_cmd")
 
     p = sub.add_parser("statusline", help="render the status line from Claude Code's JSON on stdin")

@@ -17,7 +17,7 @@ import subprocess
 from ..base import paths
 from ..base.errors import CcledgerError
 from ..hooks import spec as hookspec
-from . import entries, settings, state
+from . import entries, relocate, settings, state
 
 REINSTALL = "run `python3 install.py` from a ccledger checkout (it replaces only ccledger's own entries)"
 PROBE_EVENT = {"hook_event_name": "CcledgerDoctorProbe", "session_id": "ccledger-doctor"}
@@ -156,6 +156,11 @@ def setup_checks() -> list[Check]:
         if error:
             checks.append(Check("settings", False, error, "fix the file; ccledger edits only a valid JSON object"))
             continue
+        moved = relocate.stale(data)
+        if moved:
+            checks.append(Check("moved files", False, f"{len(moved)} path(s) in {path} name a file this version "
+                                f"moved ({', '.join(sorted(moved))})", "run `ccledger doctor --fix` (rewrites them "
+                                "in place, with a backup) or `python3 install.py`"))
         if handlers:
             hooks_found = True
             checks += hook_checks(path, data, handlers)
