@@ -6,9 +6,21 @@ the context grows by what was appended: request k-1's output (owned by its
 tool_use blocks by input size and by 'assistant' by text size), then the tool
 results, prompts and attachments that came back (owned in proportion to their
 size). That share is the owner's *marginal* tokens, measured by the API, not
-guessed from bytes; re-read by every later request until the next compaction,
-it costs *carried* tokens = marginal x requests that re-read it. The first
-request of a segment (the session start, or a compaction summary) is 'base'.
+guessed from bytes; re-read by every later request while it stays in the
+context, it costs *carried* tokens (marginal x requests that re-read it, until
+the next compaction). The first request of a segment (the session start, or a
+compaction summary) is 'base'.
+
+Content also leaves without a compaction (cleared tool results, dropped
+thinking, a rewritten history): C_k is then smaller than what came before plus
+what was appended. The owners whose content left stop being carried from that
+request on: a tool whose result the request content shows cleared (a 2.1.3xx
+`api-request-blob` holding a placeholder; a 'cleared' context item) loses what
+its result held; whatever else left is taken from the owners still in the
+context in proportion to what each has there, and what was appended at such a
+step is owned at the chain's own measured tokens per byte. So no owner is ever
+negative, and at every request the owners' tokens in the context add up to C_k.
+
 Splits are done in whole tokens, so the carried tokens of all owners add up
 exactly to the sum of C_k over the chain; costs use each request's own input
 price per token, so they add up to the input cost too.
@@ -30,6 +42,7 @@ if TYPE_CHECKING:
 
 BASE, USER, ASSISTANT, OTHER = "base", "user", "assistant", "other"
 NON_TOOL = (BASE, USER, ASSISTANT, OTHER)
+TOKENS_PER_BYTE = 0.25  # appended text in tokens per byte (~4 bytes a token) until a chain has measured its own
 _ITEM_OWNER = {"user": USER, "other": OTHER, "summary": BASE}
 
 
@@ -75,25 +88,62 @@ class _Request:
         self.tools: list[tuple[str, int]] = []
 
 
-def _chain(owners: dict, requests: list[_Request], events: list[tuple]) -> None:
-    """Attribute one chain. events: (ts, offset, kind, owner, size); kind 'compact' starts a segment."""
+def _chain(owners: dict, requests: list[_Request], events: list[tuple], results: dict[str, int]) -> None:
+    """Attribute one chain. events: (ts, offset, kind, owner, size); kind 'compact' starts a segment, kind
+    'cleared' says a tool's result left the context before the next request (size: the bytes it kept there).
+    results: the bytes of each tool's result as it came back."""
     timeline = [(r.ts, 1, r.offset, "request", r) for r in requests]
     timeline += [(ts, 0, offset, kind, (owner, size)) for ts, offset, kind, owner, size in events]
     timeline.sort(key=lambda e: e[:3])
-    segments: list[list] = [[]]   # each: [(request, items appended just before it)]
+    segments: list[list] = [[]]   # each: [(request, items appended just before it, results cleared just before it)]
     pending: list[tuple[str, int]] = []
+    cleared: list[tuple[str, int]] = []
     for _, _, _, kind, value in timeline:
         if kind == "compact":
             if segments[-1]:
                 segments.append([])
-            pending = []
+            pending, cleared = [], []
         elif kind == "request":
-            segments[-1].append((value, pending))
-            pending = []
+            segments[-1].append((value, pending, cleared))
+            pending, cleared = [], []
+        elif kind == "cleared":
+            cleared.append(value)
         else:
             pending.append(value)
+    ratio = _tokens_per_byte(segments)
     for segment in segments:
-        _segment(owners, segment)
+        _segment(owners, segment, ratio, results)
+
+
+def _tokens_per_byte(segments: list[list]) -> float:
+    """Tokens per byte of appended items, as this chain's requests measured them where the context grew: at a
+    step where it shrank the API tells only the net change, and this says how much the new items hold."""
+    tokens = size = 0
+    for segment in segments:
+        for k in range(1, len(segment)):
+            req, appended, _ = segment[k]
+            prev = segment[k - 1][0]
+            grown = req.context - prev.context - prev.output
+            added = sum(s for _, s in appended)
+            if grown > 0 and added > 0:
+                tokens += grown
+                size += added
+    return min(max(tokens / size, 0.1), 1.0) if size else TOKENS_PER_BYTE
+
+
+def shares(total: int, weights: list[int]) -> list[int]:
+    """Integer shares of `total` in proportion to integer weights, computed exactly (no floats, whatever the
+    size); each share is at most its weight when total <= sum(weights)."""
+    whole = sum(weights)
+    if whole <= 0:
+        return [0] * len(weights)
+    parts = [total * w // whole for w in weights]
+    rest = total - sum(parts)
+    if rest:
+        order = sorted(range(len(weights)), key=lambda i: (total * weights[i]) % whole, reverse=True)
+        for i in order[:rest]:
+            parts[i] += 1
+    return parts
 
 
 def _add(owners: dict, owner: str, share: int, count: int, rate: float, later_rate: float, ts: int) -> None:
@@ -107,31 +157,67 @@ def _add(owners: dict, owner: str, share: int, count: int, rate: float, later_ra
     o.c_cost += share * later_rate
 
 
-def _segment(owners: dict, segment: list) -> None:
+def _segment(owners: dict, segment: list, ratio: float, results: dict[str, int]) -> None:
+    """One stretch between compactions. Each owner's tokens in the context (`live`) are carried by every later
+    request until they leave it; the live tokens always add up to the request's context, so the carried tokens
+    add up to the segment's input tokens, and no owner goes below zero."""
     n = len(segment)
     if not n:
         return
     later = [0.0] * (n + 1)  # later[k]: sum of input price per token of requests k..n-1
     for k in range(n - 1, -1, -1):
         later[k] = later[k + 1] + segment[k][0].in_rate
+    live: dict[str, int] = {}    # tokens each owner has in the context now
+    gained: dict[str, int] = {}  # tokens each owner added in this segment
+
+    def add(owner: str, share: int, k: int, req: _Request) -> None:
+        if share:
+            _add(owners, owner, share, n - k, req.in_rate, later[k], req.ts)
+            live[owner] = live.get(owner, 0) + share
+            gained[owner] = gained.get(owner, 0) + share
+
+    def drop(owner: str, share: int, k: int) -> None:
+        """`share` of the owner's tokens left the context before request k: requests k..n-1 do not carry them."""
+        o = owners[owner]
+        o.carried -= share * (n - k)
+        o.c_cost -= share * later[k]
+        live[owner] -= share
+
     first = segment[0][0]
-    _add(owners, BASE, first.context, n, first.in_rate, later[0], first.ts)
+    add(BASE, first.context, 0, first)
+    held = first.context  # the sum of live
     for k in range(1, n):
-        req, appended = segment[k]
+        req, appended, cleared = segment[k]
         prev = segment[k - 1][0]
-        delta = req.context - prev.context
-        echo = min(prev.output, max(delta, 0))
+        for tool, kept in cleared:  # the request content says this result left (all but `kept` bytes of it)
+            have = live.get(tool, 0)
+            whole = results.get(tool) or 0
+            keep = gained.get(tool, 0) * kept // whole if kept < whole else have
+            if keep < have:
+                drop(tool, have - keep, k)
+                held -= have - keep
+        delta = req.context - held
+        if delta >= 0:
+            echo = min(prev.output, delta)
+            fresh = delta - echo
+        else:  # more left than the transcript named: the owners still in the context lose it by their share
+            echo = min(prev.output, req.context)
+            fresh = min(int(ratio * sum(size for _, size in appended)), req.context - echo) if appended else 0
+            holders = [(owner, have) for owner, have in live.items() if have > 0]
+            for (owner, _), share in zip(holders, shares(held - req.context + echo + fresh,
+                                                         [have for _, have in holders])):
+                if share:
+                    drop(owner, share, k)
         names = [t for t, _ in prev.tools] + [ASSISTANT]
-        parts = list(zip(names, split(echo, [size for _, size in prev.tools] + [prev.text])))
-        residual = delta - echo
-        if residual > 0 and appended:
-            parts += zip([o for o, _ in appended], split(residual, [size for _, size in appended]))
-        elif residual:
-            parts.append((OTHER, residual))
-        for owner, share in parts:
-            if share:
-                _add(owners, owner, share, n - k, req.in_rate, later[k], req.ts)
-    for req, _ in segment:
+        for owner, share in zip(names, split(echo, [size for _, size in prev.tools] + [prev.text])):
+            add(owner, share, k, req)
+        if fresh > 0 and appended:
+            for (owner, _), share in zip(appended, split(fresh, [size for _, size in appended])):
+                add(owner, share, k, req)
+        elif fresh > 0:
+            add(OTHER, fresh, k, req)
+        held = req.context
+    for req, _, _ in segment:
         names = [t for t, _ in req.tools] + [ASSISTANT]
         for owner, share in zip(names, split(req.output, [size for _, size in req.tools] + [req.text])):
             if share:
@@ -164,15 +250,15 @@ def attribute(conn: sqlite3.Connection, session: str) -> list[tuple]:
     events: dict[str, list[tuple]] = defaultdict(list)
     by_key = {(agent, r.key): r for agent, reqs in chains.items() for r in reqs}
     parents: dict[str, str] = {}
-    seen_results: set[str] = set()
+    results: dict[str, int] = {}  # tool_use_id -> bytes of its result
     for tid, agent, mid, rid, size_in, size_out, ended, sub in conn.execute(
             "SELECT tool_use_id, agent_id, message_id, request_id, input_bytes, result_bytes, ended_ms, subagent_id"
             " FROM tool_calls WHERE session_id=?", (session,)):
         req = by_key.get((agent, (mid, rid)))
         if req is not None:
             req.tools.append((tid, size_in or 0))
-        if ended is not None and tid not in seen_results:
-            seen_results.add(tid)
+        if ended is not None and tid not in results:
+            results[tid] = size_out or 0
             events[agent].append((ended, 0, "tool", tid, size_out or 0))
         if sub:
             parents[sub] = tid
@@ -181,16 +267,16 @@ def attribute(conn: sqlite3.Connection, session: str) -> list[tuple]:
             (session,)):
         parents.setdefault(agent, parent)
     seen_items: set[tuple] = set()
-    for agent, ts, offset, kind, size in conn.execute(
-            "SELECT agent_id, ts_ms, offset, kind, bytes FROM context_items WHERE session_id=?", (session,)):
-        if (agent, ts, kind, size) in seen_items:  # a progress-line copy of a subagent's own line
+    for agent, ts, offset, kind, size, tool in conn.execute(
+            "SELECT agent_id, ts_ms, offset, kind, bytes, owner FROM context_items WHERE session_id=?", (session,)):
+        if (agent, ts, kind, size, tool) in seen_items:  # a progress-line copy of a subagent's own line
             continue
-        seen_items.add((agent, ts, kind, size))
-        events[agent].append((ts, offset, kind, _ITEM_OWNER.get(kind, OTHER), size))
+        seen_items.add((agent, ts, kind, size, tool))
+        events[agent].append((ts, offset, kind, tool if kind == "cleared" else _ITEM_OWNER.get(kind, OTHER), size))
     rows = []
     for agent, requests in chains.items():
         owners: dict[str, _Owner] = {}
-        _chain(owners, requests, events.get(agent, []))
+        _chain(owners, requests, events.get(agent, []), results)
         parent = parents.get(agent) if agent else None
         for owner, o in owners.items():
             call = parent if owner in NON_TOOL else owner
@@ -206,6 +292,8 @@ def refresh_now_and_then(conn: sqlite3.Connection, session: str, min_interval_s:
     import time
 
     from ..base import paths
+    if not session:  # no session has no attribution, and no stamp file: the name would be the folder's
+        return False
     stamp = paths.session_state("attributed", session)
     try:
         if time.time() - os.path.getmtime(stamp) < min_interval_s:

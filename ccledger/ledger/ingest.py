@@ -268,7 +268,7 @@ def read_range(path: str, a: int, b: int, file_start: int) -> tuple[bytes, int, 
         return data[:tail], start, (pos + found if found >= 0 else 0)
 
 
-class Rows(namedtuple("Rows", "calls tools items skipped limits lines end first_ts start")):
+class Rows(namedtuple("Rows", "calls tools items skipped limits lines end first_ts start cwd agent_types")):
     """One scanned range as SQL parameter tuples: built by a worker, applied by the writer."""
     __slots__ = ()
 
@@ -316,13 +316,16 @@ def rows_of(result: Scan, info: FileInfo, price: Pricer, start: int) -> Rows:
         server, tool = split_mcp(t[4]) if t[4] else (None, None)
         tools.append((tid, t[0], info.project, t[1], t[2], t[3], t[4], server, tool, *t[5:]))
     return Rows(calls, tools, result.items, result.skipped, result.limits, result.lines, result.end,
-                result.first_ts, start)
+                result.first_ts, start, result.cwd, result.agent_types)
+
+
+_fast_loads = None  # orjson.loads in a bulk ingest's worker processes (never on the hot path): see _work
 
 
 def scan_job(job: tuple) -> Rows:
     path, info, a, b, file_start, overrides = job
     data, start, long_end = read_range(path, a, b, file_start)
-    result = scan(data, start, info)
+    result = scan(data, start, info, fast_loads=_fast_loads)
     if long_end:
         result.lines += 1
         result.skip("too_long")
@@ -383,6 +386,14 @@ ON CONFLICT (tool_use_id) DO UPDATE SET
 """
 
 
+_AGENT_TYPE_SQL = """
+INSERT INTO agents (session_id, agent_id, agent_type, parent_tool_use_id)
+SELECT session_id, subagent_id, ?, tool_use_id FROM tool_calls WHERE tool_use_id = ? AND subagent_id IS NOT NULL
+ON CONFLICT (session_id, agent_id) DO UPDATE SET agent_type=coalesce(agents.agent_type, excluded.agent_type),
+    parent_tool_use_id=coalesce(agents.parent_tool_use_id, excluded.parent_tool_use_id)
+"""
+
+
 def _drop_replays(conn: sqlite3.Connection, calls: list) -> list:
     """A sidechain copy of a message.id already seen outside the sidechain is a replay: drop it."""
     main = {c[0]: c[1] for c in calls if not c[5]}
@@ -439,15 +450,18 @@ def apply(conn: sqlite3.Connection, task: Task, rows: Rows, expected: int, first
     head = _head_crc(task.path) if task.start == 0 and first else None
     conn.execute(
         "UPDATE files SET offset=?, lines=CASE WHEN ? THEN ? ELSE lines+? END, size=?, inode=?, mtime_ns=?,"
-        " first_ts_ms=?, head_crc=coalesce(?, head_crc), restarts=restarts+? WHERE id=?",
+        " first_ts_ms=?, head_crc=coalesce(?, head_crc), restarts=restarts+?,"
+        " cwd=CASE WHEN ? THEN ? ELSE coalesce(cwd, ?) END WHERE id=?",  # the first cwd in the file stays
         (_advance(expected, rows), restart, rows.lines, rows.lines, task.size if done else -1, task.inode,
-         task.mtime_ns if done else -1, first_ts, head, int(restart), file_id))
+         task.mtime_ns if done else -1, first_ts, head, int(restart), restart, rows.cwd, rows.cwd, file_id))
     start = first_ts or 0  # the file's first activity: the tie-break between two copies of a response
     calls = [c[:-1] + (start,) for c in _drop_replays(conn, rows.calls)]
     _mark_quarters(conn, calls)
     conn.executemany(_CALL_SQL, calls)
     conn.executemany(_TOOL_SQL, rows.tools)
-    conn.executemany("INSERT OR REPLACE INTO context_items VALUES (?,?,?,?,?,?,?,?)",
+    if rows.agent_types:  # a subagent's type, from the call that started it (hooks and meta.json say it too)
+        conn.executemany(_AGENT_TYPE_SQL, [(kind, tool_id) for tool_id, kind in rows.agent_types.items()])
+    conn.executemany("INSERT OR REPLACE INTO context_items VALUES (?,?,?,?,?,?,?,?,?)",
                      [(file_id, *item) for item in rows.items])
     conn.executemany(
         "INSERT INTO skipped VALUES (?,?,?) ON CONFLICT (file_id, reason) DO UPDATE SET count=count+excluded.count",
@@ -509,9 +523,13 @@ _worker_conn: sqlite3.Connection | None = None
 
 def _work(args: tuple) -> tuple[Summary, list[Task]]:
     """In a worker: parse a batch of files, then write it in one transaction under the write lock."""
-    global _worker_conn
+    global _worker_conn, _fast_loads
     ledger, batch, overrides = args
     if _worker_conn is None:
+        try:  # decoding is most of a bulk ingest's parsing; orjson halves it (the CLI's dependency, not the hot path's)
+            from orjson import loads as _fast_loads
+        except ImportError:
+            pass
         _worker_conn = db.connect(ledger, timeout=60.0)
         # one checkpoint per ~40 MB of WAL instead of one per 4 MB: fewer fsyncs in a bulk load
         _worker_conn.execute("PRAGMA wal_autocheckpoint=10000")

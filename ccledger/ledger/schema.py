@@ -334,7 +334,24 @@ def m009_forget_descriptions(conn: sqlite3.Connection) -> None:
     conn.execute("UPDATE agents SET description = NULL WHERE description IS NOT NULL")
 
 
+def m010_file_cwd(conn: sqlite3.Connection) -> None:
+    """The folder a transcript was written in (the first `cwd` of its lines; NULL until ingest sees one):
+    reports name a project by its path, not by Claude Code's dash-encoded folder name. A file already read
+    is marked '' (its first lines are behind the offset): a report looks its cwd up in the transcript's head
+    when it first needs it (report/projects.py)."""
+    _script(conn, "ALTER TABLE files ADD COLUMN cwd TEXT;"
+                  " UPDATE files SET cwd = '' WHERE offset > 0 AND path LIKE '%.jsonl'")
+
+
+def m011_context_item_owner(conn: sqlite3.Connection) -> None:
+    """The tool call an item concerns: for kind 'cleared' (a 2.1.3xx request that holds a placeholder in place
+    of a tool result), the call whose result left the context, and bytes = what the request still held of it.
+    Attribution stops carrying that result from the request on. Files read before keep their items until
+    `ccledger rebuild` reads them again."""
+    conn.execute("ALTER TABLE context_items ADD COLUMN owner TEXT")
+
+
 MIGRATIONS = [m001_transcript_facts, m002_hooks_and_attribution, m003_status_readings, m004_covering_indexes,
               m005_usage_rollup, m006_budget_alerts, m007_attribution_top, m008_slimmer_time_index,
-              m009_forget_descriptions]
+              m009_forget_descriptions, m010_file_cwd, m011_context_item_owner]
 LATEST = len(MIGRATIONS)

@@ -21,6 +21,12 @@ LIMIT_MARK = "limit reached|"
 _IGNORED_PREFIXES = (b'{"type":"api-request', b'{"type":"file-history-snapshot"', b'{"type":"queue-operation"',
                      b'{"type":"tools-used"', b'{"type":"last-prompt"', b'{"type":"atis-latch"',
                      b'{"type":"cost-state"', b'{"type":"summary"', b'{"type":"ai-title"')
+# Of those, Claude Code 2.1.3xx's request content: a blob (one message of a request, content-addressed) that
+# holds a tool result's placeholder says that result left the context; the request line after it says when.
+_BLOB = b'{"type":"api-request-blob"'
+_REQUEST = b'{"type":"api-request",'
+_CLEARED = ("[Old tool result content cleared]", "<persisted-output>")  # what stands in a result's place
+_CLEARED_MARKS = tuple(mark.encode() for mark in _CLEARED)
 
 
 class FileInfo(namedtuple("FileInfo", "file_id project session_id agent_id")):
@@ -47,17 +53,19 @@ def _tool(tools: dict, tool_id: str, session: str, agent: str) -> list:
 class Scan:
     """Everything learned from one range of a file."""
 
-    __slots__ = ("calls", "tools", "items", "limits", "skipped", "lines", "first_ts", "end")
+    __slots__ = ("calls", "tools", "items", "limits", "skipped", "lines", "first_ts", "end", "cwd", "agent_types")
 
     def __init__(self) -> None:
         self.calls: dict[tuple[str, str], list] = {}
         self.tools: dict[str, list] = {}        # tool_use_id -> T_* fields, from its tool_use and/or result
-        self.items: list[tuple] = []            # (offset, idx, session, agent, ts, kind, size): non-tool context
+        self.items: list[tuple] = []            # (offset, idx, session, agent, ts, kind, size, owner): context
         self.limits: list[tuple] = []           # (session, ts, reset_ms)
         self.skipped: dict[str, int] = {}
         self.lines = 0
         self.first_ts: int | None = None
         self.end = 0                            # absolute offset after the last complete line consumed
+        self.cwd: str | None = None             # the first `cwd` a line of the range names (reports show it)
+        self.agent_types: dict[str, str] = {}   # Agent/Task tool_use_id -> the subagent type it started
 
     def skip(self, reason: str) -> None:
         self.skipped[reason] = self.skipped.get(reason, 0) + 1
@@ -220,12 +228,17 @@ def _text_size(content: object) -> int:
     return size
 
 
-def _result_status(block: dict, line: dict) -> str:
-    extra = line.get("toolUseResult")
+def _result_text(block: dict) -> str:
+    """The text of a tool_result block (its text parts joined)."""
     text = block.get("content")
     if type(text) is list:
         text = " ".join(b.get("text") or "" for b in text if type(b) is dict)
-    text = text if type(text) is str else ""
+    return text if type(text) is str else ""
+
+
+def _result_status(block: dict, line: dict) -> str:
+    extra = line.get("toolUseResult")
+    text = _result_text(block)
     if (type(extra) is dict and extra.get("interrupted")) or text.startswith("[Request interrupted"):
         return "interrupted"
     if "doesn't want to proceed" in text[:200] or "permission to use" in text[:200].lower():
@@ -239,6 +252,10 @@ class _Reader:
     def __init__(self, info: FileInfo, scan: Scan) -> None:
         self.info = info
         self.scan = scan
+        self.last_ts: int | None = None     # the last time a line of the range gave
+        self.unstamped: list[list] = []     # 'cleared' items waiting for the time of the request they belong to
+        self.threads: dict[str, str] = {}   # uuid of a 1.0.x inline subagent line -> its chain (see thread())
+        self.task_prompts: dict[str, str] = {}  # prompt of a Task/Agent call -> its tool_use_id (held, not stored)
 
     def line(self, obj: dict, offset: int, source: str, forced_agent: str | None) -> None:
         kind = obj.get("type")
@@ -261,6 +278,10 @@ class _Reader:
         elif kind == "system":
             if obj.get("subtype") == "compact_boundary":
                 self.item(obj, offset, 0, forced_agent, "compact", 0)
+        elif kind == "api-request-blob":
+            self.blob(obj, offset)
+        elif kind == "api-request":
+            self.stamp(obj, None)  # the time of the cleared results its blobs named
         elif kind == "attachment":
             rendered = obj.get("rendered")
             if type(rendered) is list:
@@ -277,14 +298,36 @@ class _Reader:
         if forced_agent is not None:
             agent = forced_agent
         else:
-            agent = self.info.agent_id or obj.get("agentId") or ("sidechain" if side else "")
+            agent = self.info.agent_id or obj.get("agentId") or (self.thread(obj, session) if side else "")
         return session, agent if type(agent) is str else "", side
+
+    def thread(self, obj: dict, session: str) -> str:
+        """Claude Code 1.0.x wrote its subagents' lines into the session file, marked isSidechain but with no
+        agent id, and parallel subagents interleave there. Each follows its own parentUuid links from a first
+        line (the Task prompt): it is the chain 'sidechain-<that line's uuid, 8 hex>', started by the Task call
+        whose prompt it is. A line whose thread began before this range stays in the chain 'sidechain'."""
+        uuid, parent = obj.get("uuid"), obj.get("parentUuid")
+        if parent is None and "parentUuid" in obj and type(uuid) is str and uuid:
+            agent = f"sidechain-{uuid[:8]}"
+            msg = obj.get("message")
+            prompt = msg.get("content") if type(msg) is dict else None
+            call = self.task_prompts.get(prompt) if type(prompt) is str else None
+            if call is not None:
+                _tool(self.scan.tools, call, session, "")[T_SUBAGENT] = agent
+        else:
+            agent = self.threads.get(parent, "sidechain") if type(parent) is str else "sidechain"
+        if type(uuid) is str:
+            self.threads[uuid] = agent
+        return agent
 
     def stamp(self, obj: dict, missing: str | None) -> int | None:
         """The line's time in epoch ms, or None after counting why not: `missing` (when given) if it has no
         usable timestamp, `out_of_range` if it lies outside [TS_MIN_MS, TS_MAX_MS)."""
         ts = parse_ts(obj.get("timestamp"))
         if ts is not None and TS_MIN_MS <= ts < TS_MAX_MS:
+            self.last_ts = ts
+            if self.unstamped:
+                self.stamp_cleared(ts)
             return ts
         if ts is not None or missing:
             self.scan.skip("out_of_range" if ts is not None else missing)  # type: ignore[arg-type]
@@ -295,7 +338,29 @@ class _Reader:
         if ts is None:
             return
         session, agent, _ = self._identity(obj, forced_agent)
-        self.scan.items.append((offset, idx, session, agent, ts, kind, size))
+        self.scan.items.append((offset, idx, session, agent, ts, kind, size, None))
+
+    def blob(self, obj: dict, offset: int) -> None:
+        """A message of a request (2.1.3xx): each tool result in it that holds a placeholder in place of its
+        content left the context (microcompaction, or a result saved to a file): a 'cleared' item naming the
+        tool call, with the bytes the request still holds of it. Its time is the next line's (the request)."""
+        msg = obj.get("message")
+        content = msg.get("content") if type(msg) is dict else None
+        if type(content) is not list:
+            return
+        session, agent, _ = self._identity(obj, None)
+        for idx, block in enumerate(content):
+            if type(block) is dict and block.get("type") == "tool_result" and type(block.get("tool_use_id")) is str:
+                text = _result_text(block)
+                if _CLEARED[0] in text or _CLEARED[1] in text:
+                    self.unstamped.append([offset, idx, session, agent, None, "cleared",
+                                           _text_size(block.get("content")), block["tool_use_id"]])
+
+    def stamp_cleared(self, ts: int) -> None:
+        for item in self.unstamped:
+            item[4] = ts
+            self.scan.items.append(tuple(item))
+        self.unstamped = []
 
     def assistant(self, obj: dict, offset: int, source: str, forced_agent: str | None) -> None:
         scan = self.scan
@@ -367,6 +432,13 @@ class _Reader:
                     record[T_NAME] = name if type(name) is str else ""
                     record[T_INPUT] = utf8_len(_dumps(block.get("input")))
                     record[T_START] = ts
+                    if name == "Agent" or name == "Task":
+                        args = block.get("input")
+                        kind = args.get("subagent_type") if type(args) is dict else None
+                        if type(kind) is str and kind:
+                            self.scan.agent_types[tool_id] = kind
+                        if type(args) is dict and type(args.get("prompt")) is str:
+                            self.task_prompts[args["prompt"]] = tool_id
             elif kind == "text":
                 text += len(block.get("text") or "")
             elif kind == "thinking":
@@ -416,19 +488,27 @@ class _Reader:
                 extra = obj.get("toolUseResult")
                 if type(extra) is dict and type(extra.get("agentId")) is str:
                     record[T_SUBAGENT] = extra["agentId"]
+                    if type(extra.get("agentType")) is str and extra["agentType"]:
+                        self.scan.agent_types[tool_id] = extra["agentType"]
             elif kind in ("text", "image"):
                 size = _text_size([block])
                 text = block.get("text") or ""
                 item_kind = "other" if meta or text.startswith("<") or text.startswith("[Request interrupted") \
                     else "user"
-                self.scan.items.append((offset, idx, session, agent, ts, item_kind, size))
+                self.scan.items.append((offset, idx, session, agent, ts, item_kind, size, None))
 
 
-def scan(data: bytes, start: int, info: FileInfo, first_line: bool = True) -> Scan:
+_UNREAD = object()
+
+
+def scan(data: bytes, start: int, info: FileInfo, first_line: bool = True, fast_loads=None) -> Scan:
     """Read the complete lines of `data` (which begins at absolute offset `start`).
 
     A trailing partial line is left for next time: `Scan.end` stops before it.
     `first_line` False means `data` may begin mid-line: skip to the first newline.
+    `fast_loads` (a bulk ingest's orjson.loads: bytes in, the same objects out) decodes a line first;
+    whatever it refuses (invalid UTF-8, NaN, huge integers, deep nesting) takes the stdlib path, so
+    the records and the skip counts are the same either way.
     """
     result = Scan()
     reader = _Reader(info, result)
@@ -458,21 +538,34 @@ def scan(data: bytes, start: int, info: FileInfo, first_line: bool = True) -> Sc
                 continue
             begin = len(line) - len(head)
         elif line.startswith(_IGNORED_PREFIXES):
-            continue
+            if not ((line.startswith(_BLOB) and (_CLEARED_MARKS[0] in line or _CLEARED_MARKS[1] in line))
+                    or (reader.unstamped and line.startswith(_REQUEST))):
+                continue
         if b'"type":"progress"' in line and b'"agent_progress"' not in line:
             continue
-        try:
-            text = line.decode("utf-8", "replace")
-            line = b""  # held once while parsed (as text): a long line costs ~3x its size, not 4x
-            obj, end = _scan_once(text, begin)
-            if end != len(text) and text[end:].strip():
-                raise ValueError("extra data")
-        except DECODE_ERRORS:
-            result.skip("invalid_json")
-            continue
+        obj = _UNREAD
+        if fast_loads is not None:
+            try:
+                obj = fast_loads(line)
+            except ValueError:
+                pass
+        if obj is _UNREAD:
+            try:
+                text = line.decode("utf-8", "replace")
+                line = b""  # held once while parsed (as text): a long line costs ~3x its size, not 4x
+                obj, end = _scan_once(text, begin)
+                if end != len(text) and text[end:].strip():
+                    raise ValueError("extra data")
+            except DECODE_ERRORS:
+                result.skip("invalid_json")
+                continue
         if type(obj) is not dict:
             result.skip("not_object")
             continue
+        if result.cwd is None:
+            cwd = obj.get("cwd")
+            if type(cwd) is str and cwd:
+                result.cwd = cwd
         try:
             kind = obj.get("type")
             if kind == "assistant":
@@ -483,5 +576,7 @@ def scan(data: bytes, start: int, info: FileInfo, first_line: bool = True) -> Sc
                 reader.line(obj, offset, "line", None)
         except Exception:  # a shape we did not foresee: count it, keep going
             result.skip("unexpected_shape")
+    if reader.unstamped and reader.last_ts is not None:  # the range ends between a blob and its request
+        reader.stamp_cleared(reader.last_ts + 1)
     result.end = start + last
     return result

@@ -64,7 +64,7 @@ def tools(conn: sqlite3.Connection, flt: usage.Filters) -> list[dict]:
         rows.append(_measures(row, *sums))
     for (owner, server), calls in stats.items():  # calls seen by hooks or transcripts without usage
         rows.append(_measures({"owner": owner, "mcp_server": server, **calls}, 0, 0, 0, 0, 0, 0))
-    rows.sort(key=lambda r: (-r["carried_cost_usd"], -r["carried_tokens"], r["owner"]))
+    rows.sort(key=lambda r: (-r["cost_usd"], -r["carried_tokens"], r["owner"]))
     return rows
 
 
@@ -83,7 +83,7 @@ def mcp(conn: sqlite3.Connection, flt: usage.Filters, by_tool: bool) -> list[dic
     for (tool, server), calls in stats.items():
         rows.append(_measures({"mcp_server": server, **({"mcp_tool": tool} if by_tool else {}), **calls},
                               0, 0, 0, 0, 0, 0))
-    rows.sort(key=lambda r: (-r["carried_cost_usd"], -r["carried_tokens"], r["mcp_server"] or ""))
+    rows.sort(key=lambda r: (-r["cost_usd"], -r["carried_tokens"], r["mcp_server"] or "", r.get("mcp_tool") or ""))
     return rows
 
 
@@ -112,16 +112,28 @@ def agents(conn: sqlite3.Connection, flt: usage.Filters) -> list[dict]:
         usage.add(row, inp or 0, out or 0, cw or 0, cr or 0, cost or 0.0, n)
         spend = round(row.pop("cost_usd"), 6)
         measures = [sum(v or 0 for v in pair) for pair in zip(own, result)]
+        kind = meta[0] or ("compaction" if agent.startswith("acompact") else None)
         rows.append(_measures({
-            "session_id": session, "project": project, "agent_id": agent,
-            "agent_type": meta[0] or ("compaction" if agent.startswith("acompact") else None),
-            "description": meta[1], "parent_tool_use_id": parent_id,
+            "session_id": session, "project": project, "agent_id": agent, "name": agent_name(agent, kind, meta[1]),
+            "agent_type": kind, "description": meta[1], "parent_tool_use_id": parent_id,
             "parent_tool": parent[1] if parent else None, "calls": inside[0], "errors": inside[1] or 0,
             "mean_duration_ms": parent[2] if parent else None, "spend_cost_usd": spend, **row,
             "first_activity": usage.periods.iso_ms(first), "last_activity": usage.periods.iso_ms(last),
         }, *measures))
-    rows.sort(key=lambda r: (-r["carried_cost_usd"], -r["carried_tokens"]))
+    rows.sort(key=lambda r: (-r["cost_usd"], -r["carried_tokens"], r["agent_id"]))
     return rows
+
+
+def agent_name(agent_id: str, agent_type: str | None, description: str | None) -> str:
+    """What a person recognises a subagent by: its type and the description it was started with (stored only
+    with `[privacy] store_descriptions`), else its type and a short id."""
+    if agent_id == "sidechain":  # Claude Code 1.0.x wrote subagent lines into the session without an id
+        return "subagents (inline, 1.0.x)"
+    kind = agent_type or "subagent"
+    if description and description.strip():
+        return f"{kind}: {' '.join(description.split())}"
+    short = agent_id.split("-", 1)[1] if agent_id.startswith(("acompact-", "sidechain-")) else agent_id[:8]
+    return f"{kind} {short}"
 
 
 def context_tokens(conn: sqlite3.Connection, flt: usage.Filters) -> int:
