@@ -16,6 +16,7 @@ DISK_FULL = 6      # no space left on the disk holding the ledger; what was reco
 LEDGER_DAMAGED = 7  # the file at the ledger's path is not a usable ledger (damaged, truncated, another program's)
 LEDGER_TOO_NEW = 8  # written by a newer ccledger: upgrade; the file is left untouched
 LEDGER_UNAVAILABLE = 9  # the ledger cannot be opened at all (its folder unreadable, an I/O error)
+NO_CLAUDE_DATA = 10  # no Claude Code data folder (one holding projects/) where CLAUDE_CONFIG_DIR or the defaults say
 INTERRUPTED = 130
 
 LEDGER_CODES = {"locked": LEDGER_LOCKED, "read_only": READ_ONLY, "disk_full": DISK_FULL,

@@ -112,6 +112,17 @@ def ensure_dir(path: str) -> str:
 
 def claude_dirs() -> list[str]:
     """Claude Code config folders that hold a `projects/` folder, deduplicated, in order."""
+    seen: list[str] = []
+    for path in claude_dir_candidates():
+        real = os.path.realpath(path)
+        if os.path.isdir(os.path.join(path, "projects")) and real not in seen:
+            seen.append(real)
+    return seen
+
+
+def claude_dir_candidates() -> list[str]:
+    """Every folder looked at for Claude Code's data (`CLAUDE_CONFIG_DIR`'s entries, else the two defaults),
+    found or not: what a "no data folder" error lists."""
     env = os.environ.get("CLAUDE_CONFIG_DIR", "").strip()
     if env:
         candidates = []
@@ -125,12 +136,7 @@ def claude_dirs() -> list[str]:
         home = os.path.expanduser("~")
         xdg = os.environ.get("XDG_CONFIG_HOME", "").strip() or os.path.join(home, ".config")
         candidates = [os.path.join(xdg, "claude"), os.path.join(home, ".claude")]
-    seen: list[str] = []
-    for path in candidates:
-        real = os.path.realpath(path)
-        if os.path.isdir(os.path.join(path, "projects")) and real not in seen:
-            seen.append(real)
-    return seen
+    return candidates
 
 
 def claude_settings_dir() -> str:
@@ -151,3 +157,24 @@ def write_atomic(path: str, text: str) -> None:
     finally:
         os.close(fd)
     os.replace(tmp, path)
+
+
+def completion_files(home: str) -> dict[str, str]:
+    """Where each shell looks for a user's completions without any set-up (zsh: once its folder is in fpath);
+    `ccledger completion --install` writes them, uninstall removes them."""
+    data = os.path.join(home, ".local", "share")
+    return {"bash": os.path.join(data, "bash-completion", "completions", "ccledger"),
+            "zsh": os.path.join(data, "zsh", "site-functions", "_ccledger"),
+            "fish": os.path.join(home, ".config", "fish", "completions", "ccledger.fish")}
+
+
+def remove_completion_files(home: str) -> list[str]:
+    """Take back what `ccledger completion --install` wrote; returns the paths removed."""
+    removed = []
+    for path in completion_files(home).values():
+        try:
+            os.unlink(path)
+            removed.append(path)
+        except FileNotFoundError:
+            pass
+    return removed

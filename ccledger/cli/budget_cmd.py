@@ -9,6 +9,7 @@ commands that validate or edit the file, so `status` and `check` stay quick.
 from __future__ import annotations
 
 import argparse
+import decimal
 import json
 import os
 import re
@@ -16,7 +17,7 @@ import sys
 import time
 
 from ..base import paths
-from ..base.errors import CcledgerError
+from ..base.errors import USAGE, CcledgerError
 from ..config import read as userconfig
 
 TYPE_CHECKING = False
@@ -28,6 +29,8 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
+AMOUNT = re.compile(r"(\$)?\s*(\d+(?:\.\d*)?|\.\d+)\s*([kmbKMB])?")
+AMOUNT_UNITS = {"": 1, "k": 1000, "m": 1_000_000, "b": 1_000_000_000}
 DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m(?:in)?)?(?:(\d+)s)?")
 UNITS_MS = (86_400_000, 3_600_000, 60_000, 1000)
 LIMITS = (  # name, what its amount measures (for `show`)
@@ -36,8 +39,22 @@ LIMITS = (  # name, what its amount measures (for `show`)
     ("tool_result", "in one tool result"), ("mcp", "per MCP server per local day"))
 
 
+def parse_amount(text: str) -> int | float | None:
+    """`2M`, `500k`, `1.5B`, `$5`, `$0.50` -> the number (an int when whole, as TOML would read it), like
+    `override --for 1h` reads units; None for text that is not an amount with a unit or a `$`."""
+    match = AMOUNT.fullmatch(text.strip())
+    if not match or not (match.group(1) or match.group(3)):
+        return None
+    value = decimal.Decimal(match.group(2)) * AMOUNT_UNITS[(match.group(3) or "").lower()]
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
 def parse_value(text: str) -> object:
-    """`2000000`, `1.5`, `true`, `"x"`, `[1, 2]` as TOML; `50,80,95` as a list; anything else a bare string."""
+    """`2000000`, `1.5`, `true`, `"x"`, `[1, 2]` as TOML; `2M`, `500k`, `$5` as amounts; `50,80,95` as a list;
+    anything else a bare string."""
+    amount = parse_amount(text)
+    if amount is not None:
+        return amount
     try:
         parsed = tomllib.loads(f"v = {text}")
         if len(parsed) == 1:
@@ -55,9 +72,10 @@ def parse_assignment(text: str) -> tuple[str, object]:
     try:
         parts, end = config_edit.split_key(text)
     except ValueError as exc:
-        raise CcledgerError(f"bad key in {text!r}: {exc}") from None
+        raise CcledgerError(f"bad key in {text!r}: {exc}", USAGE) from None
     if text[end:end + 1] != "=":
-        raise CcledgerError(f"expected KEY=VALUE, got {text!r}")
+        raise CcledgerError(f"expected KEY=VALUE, got {text!r} (`ccledger budget set --help` lists the keys)",
+                            USAGE)
     return config_edit.dotted(parts), parse_value(text[end + 1:].strip())
 
 
@@ -190,10 +208,10 @@ def parse_duration(text: str) -> int:
     """`1h`, `30m`, `2h30m`, `1d`, `90s` -> milliseconds."""
     match = DURATION.fullmatch(text.strip().lower().replace(" ", ""))
     if not match or not any(match.groups()):
-        raise CcledgerError(f"cannot read the duration {text!r}; use e.g. 30m, 1h, 2h30m or 1d")
+        raise CcledgerError(f"cannot read the duration {text!r}; use e.g. 30m, 1h, 2h30m or 1d", USAGE)
     ms = sum(int(n) * unit for n, unit in zip(match.groups(), UNITS_MS) if n)
     if ms <= 0:
-        raise CcledgerError(f"the duration {text!r} is zero")
+        raise CcledgerError(f"the duration {text!r} is zero", USAGE)
     return ms
 
 
@@ -278,8 +296,30 @@ def _row(m, overridden: bool) -> dict:
             else "value_at_period_end" if m.forecast is not None else None}
 
 
+def budgets_off() -> str | None:
+    """Why no budget is in force whatever the file says, if so: config.toml does not parse (the hooks then
+    run on the defaults)."""
+    try:
+        userconfig.load_strict()
+    except CcledgerError as exc:
+        return f"budgets off until it is fixed: {exc}"  # the hooks ask, deny and block nothing meanwhile
+    return None
+
+
+def say_budgets_off(args: argparse.Namespace, problem: str) -> int:
+    if args.json:
+        print(json.dumps({"schema_version": 1, "report": "budget_status", "rows": [], "budgets_off": problem},
+                         indent=2))
+    else:
+        print(problem)
+    return 1
+
+
 def status(args: argparse.Namespace) -> int:
     """Each limit, its value now, the forecast at the current pace, and which actions are armed."""
+    problem = budgets_off()
+    if problem:
+        return say_budgets_off(args, problem)
     measures, overridden = _measures(args)
     rows = [_row(m, overridden) for m in measures]
     if args.json:
@@ -308,6 +348,9 @@ def status(args: argparse.Namespace) -> int:
 def check(args: argparse.Namespace) -> int:
     """Exit 3 (BUDGET_EXCEEDED) when any limit is at or past 100%, for scripts and CI."""
     from ..base.errors import BUDGET_EXCEEDED
+    problem = budgets_off()
+    if problem:
+        return say_budgets_off(args, problem)
     measures, overridden = _measures(args)
     over = [m for m in measures if m.pct >= 100]
     if args.json:

@@ -1,6 +1,7 @@
 """What every CLI command shares: opening the ledger, publishing config to it, catching up on transcripts."""
 from __future__ import annotations
 
+import os
 import sqlite3
 import sys
 from typing import Any
@@ -50,7 +51,8 @@ def open_ledger() -> sqlite3.Connection:
         conn.close()
         raise
     try:
-        pricing.publish(conn, overrides)
+        if _config_problem is None:  # prices of a config that cannot be read are not "no overrides"
+            pricing.publish(conn, overrides)
     except Exception as exc:
         conn.close()
         raise named(exc) from None
@@ -84,6 +86,18 @@ def open_for_reading(ingest: bool = True, quiet: bool = False) -> tuple[sqlite3.
     return conn, error
 
 
+def require_claude_data() -> None:
+    """A report that reads transcripts first needs somewhere to read them from: with none found (a mistyped
+    CLAUDE_CONFIG_DIR, Claude Code never run) an empty table would look like "no usage", so say so instead."""
+    from ..base import paths
+    if paths.claude_dirs():
+        return
+    looked = ", ".join(os.path.join(path, "projects") for path in paths.claude_dir_candidates()) or "none"
+    raise CcledgerError(f"no Claude Code data folder found (looked in {looked})", errors.NO_CLAUDE_DATA,
+                        "set CLAUDE_CONFIG_DIR to the folder that holds projects/ (or run Claude Code once); "
+                        "--no-ingest reports what the ledger already holds")
+
+
 def say_not_read_in(error: CcledgerError) -> None:
     print(f"ccledger: new data could not be read in, so this shows what the ledger holds: {error}",
           file=sys.stderr)
@@ -106,12 +120,20 @@ def pricing_overrides() -> dict:
 
 
 _config: dict | None = None
+_config_problem: str | None = None  # why config.toml could not be read, when it could not
 
 
 def load_config() -> dict:
-    global _config
+    """The parsed config.toml. One that does not parse costs a one-line warning, not the command: reports and
+    doctor run on the defaults, as the hooks do (and the prices stored in the ledger stay as they were)."""
+    global _config, _config_problem
     if _config is None:
-        _config = userconfig.load_strict()
+        _config_problem = None
+        try:
+            _config = userconfig.load_strict()
+        except CcledgerError as exc:
+            _config, _config_problem = {}, str(exc)
+            print(f"ccledger: warning: {exc}; defaults used, budgets off until it is fixed", file=sys.stderr)
     return _config
 
 

@@ -48,6 +48,35 @@ def recording_check(fault: CcledgerError | None) -> verify.Check:
                         ("" if free is None else f" ({free / 1e9:,.1f} GB free)"))
 
 
+def config_check() -> verify.Check:
+    """Does config.toml parse and validate? When it does not, the hooks run on the defaults (no budgets):
+    say where the mistake is, by line."""
+    from ..config import model as config_model
+    path = paths.config_path()
+    if not os.path.exists(path):
+        return verify.Check("config", True, f"no {path}: the defaults apply")
+    try:
+        config_model.load(path)
+    except config_model.ConfigError as exc:
+        issue = exc.issues[0]
+        where = f"line {issue.line}" if issue.line else "the file"
+        more = f" (and {len(exc.issues) - 1} more)" if len(exc.issues) > 1 else ""
+        return verify.Check("config", False, f"{path} {where}: {issue}{more}; until it is fixed budgets are off "
+                            "and the defaults apply", f"edit {where} of {path}, then `ccledger config check`")
+    return verify.Check("config", True, f"{path} is valid")
+
+
+def window_check(conn: sqlite3.Connection) -> verify.Check:
+    """Informational: why the status line shows `5h ?` (no share of the 5-hour window is known yet)."""
+    from ..ledger import windows
+    if conn.execute("SELECT 1 FROM readings WHERE five_hour_pct IS NOT NULL LIMIT 1").fetchone():
+        return verify.Check("5-hour window", True, "calibrated from Claude Code's rate limits" if
+                            windows.cached_calibration() else "Claude Code reports its rate limits")
+    return verify.Check("5-hour window", True, "no share known yet, so the status line shows `5h ?` and the time "
+                        "left: Claude Code sends rate limits to subscribers only (API-key use has no 5-hour "
+                        "limit), and ccledger estimates the share once a reading with them has calibrated it")
+
+
 def ledger_checks(conn: sqlite3.Connection, integrity: str, skipped: dict) -> list[verify.Check]:
     version = conn.execute("PRAGMA user_version").fetchone()[0]
     checks = [verify.Check("ledger", integrity == "ok" and version == schema.LATEST,
@@ -59,6 +88,7 @@ def ledger_checks(conn: sqlite3.Connection, integrity: str, skipped: dict) -> li
     checks.append(verify.Check("status line readings", True,
                                f"last reading {_ago(last)}" if last else "no reading yet (the status line "
                                "records one each time Claude Code shows it)"))
+    checks.append(window_check(conn))
     lines = sum(skipped.values())
     checks.append(verify.Check("skipped lines", True, f"{lines:,} transcript lines could not be used"
                                if lines else "none"))
@@ -97,7 +127,7 @@ def facts(conn: sqlite3.Connection | None, fault: CcledgerError | None = None) -
     else:
         checks = [verify.Check("ledger", False, broken.cause, broken.fix),
                   verify.Check("recording", False, "nothing new is recorded until the ledger above is fixed")]
-    checks = verify.setup_checks() + checks
+    checks = verify.setup_checks() + [config_check()] + checks
     held = held or {"schema_version": None, "integrity": None, "rows": None, "skipped": {}, "skipped_by_file": []}
     return {
         "paths": {"ledger": ledger, "config": paths.config_path(), "error_log": paths.error_log_path(),

@@ -11,19 +11,33 @@ import argparse
 import os
 import sys
 
+from ..base.errors import USAGE, CcledgerError
 from ..ledger import db
 from . import context
 
 
+def confirmed(count: int) -> bool:
+    """Ask on a terminal; anything but y/yes (an empty line, end of input) is no. Without a terminal nobody
+    can answer, so the question is a usage error naming --yes rather than a silent yes or a bare EOFError."""
+    if not sys.stdin.isatty():
+        raise CcledgerError(f"rebuild re-reads {count:,} transcript files and asks first, but stdin is not a "
+                            "terminal: pass --yes", USAGE)
+    try:
+        answer = input(f"Re-read {count:,} transcript files from the start? [y/N] ")
+    except EOFError:  # Ctrl-D
+        print()
+        return False
+    return answer.strip().lower() in ("y", "yes")
+
+
 def run(args: argparse.Namespace) -> int:
+    context.require_claude_data()
     conn = context.open_ledger()
     present = [(file_id,) for file_id, path in conn.execute("SELECT id, path FROM files WHERE path LIKE '%.jsonl'")
                if os.path.exists(path)]
-    if present and not args.yes and sys.stdin.isatty():  # a new ledger (the old one moved aside) has none
-        answer = input(f"Re-read {len(present)} transcript files from the start? [y/N] ")
-        if answer.strip().lower() not in ("y", "yes"):
-            print("Nothing changed.")
-            return 0
+    if present and not args.yes and not confirmed(len(present)):  # a new ledger (the old one moved aside) has none
+        print("Nothing changed.")
+        return 0
     with db.transaction(conn):
         for table in ("api_calls", "context_items", "skipped"):
             conn.executemany(f"DELETE FROM {table} WHERE file_id=?", present)

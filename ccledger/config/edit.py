@@ -23,7 +23,7 @@ from typing import Callable, Iterable, Iterator, Sequence
 import tomli_w
 
 from ..base import locks
-from ..base.errors import CcledgerError
+from ..base.errors import USAGE, CcledgerError
 from ..base.paths import write_atomic
 from . import model as config_model
 from .toml_text import (LIST_KEYS, Lines, Stmt, dotted, parse_key, render_key, render_value, split_key, split_lines,
@@ -184,14 +184,21 @@ def _checked(path: str, old: tuple[dict, str], new: tuple[dict, str], keys: list
     except config_model.ConfigError as exc:
         fresh = [i for i in exc.issues if (i.key, i.message) not in before]
         if fresh:
-            raise config_model.ConfigError(path, fresh, "nothing was changed") from None
+            raise _refused(path, fresh) from None
         return [f"{path} still has {len(exc.issues)} problem(s) it had before; see `ccledger config check`"]
     named = {dotted(k) for k in keys}
     unknown = [config_model.Issue(w.key, w.line, w.message.replace(", ignored", ""))
                for w in warnings if any(k == w.key or k.startswith(f"{w.key}.") for k in named)]
     if unknown:
-        raise config_model.ConfigError(path, unknown, "nothing was changed")
+        raise _refused(path, unknown)
     return []
+
+
+def _refused(path: str, issues: list[config_model.Issue]) -> CcledgerError:
+    """The values asked for are invalid: a usage error (exit 2) naming each key and no line, since the lines
+    would be those of a text that was never written (before the first `budget set`, of a file that is not)."""
+    what = "; ".join(f"{i.key}: {i.message}" for i in issues)
+    return CcledgerError(f"{what}; nothing was changed in {path}", USAGE)
 
 
 @contextlib.contextmanager

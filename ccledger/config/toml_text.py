@@ -12,7 +12,7 @@ from typing import Iterable, Sequence
 
 import tomli_w
 
-from ..base.errors import CcledgerError
+from ..base.errors import USAGE, CcledgerError
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -67,9 +67,9 @@ def parse_key(key: str) -> tuple[str, ...]:
     try:
         parts, end = split_key(key)
     except ValueError as exc:
-        raise CcledgerError(f"bad key {key!r}: {exc}") from None
+        raise CcledgerError(f"bad key {key!r}: {exc}", USAGE) from None  # a bad argument: exit 2
     if end != len(key):
-        raise CcledgerError(f"bad key {key!r}: unexpected {key[end:]!r}")
+        raise CcledgerError(f"bad key {key!r}: unexpected {key[end:]!r}", USAGE)
     return tuple(parts)
 
 

@@ -60,17 +60,35 @@ def zone(name: str | None) -> Zone:
 
 
 def parse_date(text: str) -> dt.date:
-    """YYYY-MM-DD, YYYYMMDD, `today` or `yesterday` (local)."""
+    """YYYY-MM-DD, YYYYMMDD (ccusage's form), `today`, `yesterday` (local), or `7d` / `2w`: the first day of
+    the last 7 days / 2 weeks, today included (so `--since 7d` is a week of days)."""
     word = text.strip().lower()
     if word in ("today", "yesterday"):
         return dt.date.today() - dt.timedelta(days=word == "yesterday")
+    if word[:-1].isdigit() and word[-1:] in ("d", "w") and int(word[:-1]) > 0:
+        today = dt.date.today()
+        days = int(word[:-1]) * (7 if word[-1] == "w" else 1) - 1
+        return today - dt.timedelta(days=min(days, (today - FIRST_DAY).days))
     raw = text.strip().replace("-", "")
     try:
         if len(raw) != 8:
             raise ValueError
         return dt.date(int(raw[:4]), int(raw[4:6]), int(raw[6:]))
     except ValueError:
-        raise CcledgerError(f"invalid date {text!r}: use YYYY-MM-DD, today or yesterday", USAGE) from None
+        raise CcledgerError(f"invalid date {text!r}: use YYYY-MM-DD, YYYYMMDD, today, yesterday, or 7d (the last "
+                            "7 days)", USAGE) from None
+
+
+def last_start(period: str, n: int, today: dt.date | None = None) -> dt.date:
+    """The first day of the last `n` periods (day, week or month), the current one included: `--last N`."""
+    if n < 1:
+        raise CcledgerError(f"--last {n}: give a number of periods, 1 or more", USAGE)
+    today = today or dt.date.today()
+    if period == "month":
+        months = today.year * 12 + today.month - 1 - (n - 1)
+        return dt.date(months // 12, months % 12 + 1, 1) if months >= 12 else FIRST_DAY
+    days = today.weekday() + 7 * (n - 1) if period == "week" else n - 1
+    return today - dt.timedelta(days=min(days, (today - FIRST_DAY).days))  # never before the first day shown
 
 
 def bounds(z: Zone, since: str | None, until: str | None) -> tuple[int | None, int | None]:

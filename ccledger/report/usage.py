@@ -11,7 +11,7 @@ import sqlite3
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
-from . import periods, rollup
+from . import periods, projects, rollup
 
 SYNTHETIC = "<synthetic>"
 TOKEN_FIELDS = ("input_tokens", "output_tokens", "cache_creation_tokens", "cache_read_tokens")
@@ -41,8 +41,10 @@ class Filters:
             params.append(self.until_ms)
         if self.project:
             slug = project_slug(self.project)
-            clauses.append(f"({p}project = ? OR {p}project = ? OR {p}project LIKE ?)")
-            params += [self.project, slug, f"%{self.project}%"]
+            where_path = os.path.abspath(os.path.expanduser(self.project)) if slug != self.project else self.project
+            clauses.append(f"({p}project = ? OR {p}project = ? OR {p}project LIKE ? OR {p}project IN"
+                           " (SELECT project FROM files WHERE cwd = ? OR cwd LIKE ?))")  # the path reports show
+            params += [self.project, slug, f"%{self.project}%", where_path, f"%{self.project}%"]
         if self.session:
             clauses.append(f"({p}session_id = ? OR {p}session_id LIKE ?)")
             params += [self.session, self.session + "%"]
@@ -116,16 +118,21 @@ def _fold(rows: Iterable[tuple], key_of: Callable[[tuple], tuple], nkey: int) ->
     return groups
 
 
-def by_period(conn: sqlite3.Connection, flt: Filters, period: str, breakdown: bool) -> list[dict]:
-    """period: day, week or month, in the filter's time zone."""
+def by_period(conn: sqlite3.Connection, flt: Filters, period: str, breakdown: bool,
+              per_project: bool = False) -> list[dict]:
+    """period: day, week or month, in the filter's time zone. `per_project` (ccusage's --instances): one row
+    per project within each period, the costliest first."""
     day = periods.day_of(flt.zone)
     label = {"day": periods.day_key, "week": periods.week_key, "month": periods.month_key}[period]
     name = {"day": "date", "week": "week", "month": "month"}[period]
-    groups = _fold(grouped(conn, flt, "quarter"), lambda r: (label(day(r[0])),), 1)
-    rows = []
-    for key in sorted(groups):
-        rows.append({name: key[0], **groups[key].row(breakdown)})
-    return rows
+    if per_project:
+        groups = _fold(grouped(conn, flt, "quarter, project"), lambda r: (label(day(r[0])), r[1]), 2)
+    else:
+        groups = _fold(grouped(conn, flt, "quarter"), lambda r: (label(day(r[0])),), 1)
+    rows = [{name: key[0], **({"project": key[1]} if per_project else {}), **groups[key].row(breakdown)}
+            for key in groups]
+    rows.sort(key=lambda r: (r[name], -r["cost_usd"], r.get("project") or ""))
+    return projects.name_rows(conn, rows) if per_project else rows
 
 
 def by_session(conn: sqlite3.Connection, flt: Filters, breakdown: bool) -> list[dict]:
@@ -135,16 +142,16 @@ def by_session(conn: sqlite3.Connection, flt: Filters, breakdown: bool) -> list[
         rows.append({"session_id": session, "project": project,
                      "first_activity": periods.iso_ms(group.first_ms),
                      "last_activity": periods.iso_ms(group.last_ms), **group.row(breakdown)})
-    rows.sort(key=lambda r: r["last_activity"] or "")
-    return rows
+    rows.sort(key=lambda r: (-r["cost_usd"], -r["total_tokens"], r["session_id"]))
+    return projects.name_rows(conn, rows)
 
 
 def by_project(conn: sqlite3.Connection, flt: Filters, breakdown: bool) -> list[dict]:
     groups = _fold(grouped(conn, flt, "project"), lambda r: (r[0],), 1)
     rows = [{"project": key[0], "first_activity": periods.iso_ms(g.first_ms),
              "last_activity": periods.iso_ms(g.last_ms), **g.row(breakdown)} for key, g in groups.items()]
-    rows.sort(key=lambda r: -r["cost_usd"])
-    return rows
+    rows.sort(key=lambda r: (-r["cost_usd"], -r["total_tokens"], r["project"]))
+    return projects.name_rows(conn, rows)
 
 
 def by_model(conn: sqlite3.Connection, flt: Filters) -> list[dict]:
@@ -157,7 +164,7 @@ def by_model(conn: sqlite3.Connection, flt: Filters) -> list[dict]:
         add(row, *(v or 0 for v in r[1:6]), r[6])
         row["cost_usd"] = round(row["cost_usd"], 6)
         rows.append({"model": r[0], "priced": bool(r[10]), "cache_write_1h_tokens": r[9] or 0, **row})
-    rows.sort(key=lambda r: -r["cost_usd"])
+    rows.sort(key=lambda r: (-r["cost_usd"], -r["total_tokens"], r["model"]))
     return rows
 
 
@@ -179,6 +186,45 @@ def unpriced_models(conn: sqlite3.Connection, flt: Filters) -> list[str]:
         "ORDER BY model", params + [SYNTHETIC])]
 
 
-def skipped(conn: sqlite3.Connection) -> dict[str, int]:
+def skipped(conn: sqlite3.Connection, flt: Filters | None = None) -> dict[str, int]:
+    """Transcript lines skipped, by reason: with filters, only in the files the report reads (their project
+    and session match, and with dates, their session made a request in range: an indexed look-up), so a
+    footer never blames the report for lines elsewhere."""
+    scope, params = "", []
+    if flt is not None and (flt.project or flt.session):
+        where, params = Filters(flt.zone, project=flt.project, session=flt.session).where("f")
+        scope = f" AND {where}"
+    if flt is not None and (flt.since_ms is not None or flt.until_ms is not None):
+        where, more = Filters(flt.zone, flt.since_ms, flt.until_ms).where("c")
+        scope += f" AND EXISTS (SELECT 1 FROM api_calls c WHERE c.session_id = f.session_id AND {where})"
+        params += more
+    source = "skipped s JOIN files f ON f.id = s.file_id" if scope else "skipped s"
     return {reason: count for reason, count in conn.execute(
-        "SELECT reason, SUM(count) FROM skipped GROUP BY reason ORDER BY reason")}
+        f"SELECT s.reason, SUM(s.count) FROM {source} WHERE 1{scope} GROUP BY s.reason ORDER BY s.reason", params)}
+
+
+CHRONOLOGICAL = ("daily", "weekly", "monthly", "blocks", "windows")
+
+
+def _flipped(kind: str, order: str | None) -> bool:
+    return order in ("asc", "desc") and order != ("asc" if kind in CHRONOLOGICAL else "desc")
+
+
+def arrange(rows: list[dict], kind: str, order: str | None) -> list[dict]:
+    """Periods come oldest first and everything else by cost, highest first; `--order` asks for the
+    other way round ("asc"/"desc"): newest period first (the rows within a period keep their order), or
+    the cheapest first. The two usage windows have no order."""
+    if not _flipped(kind, order) or kind == "windows":
+        return rows
+    if kind in CHRONOLOGICAL:
+        key = next((k for k in ("date", "week", "month", "start") if rows and k in rows[0]), None)
+        return sorted(rows, key=lambda r: r.get(key) or "", reverse=True)  # stable: a period's rows keep order
+    return rows[::-1]
+
+
+def order_note(kind: str, order: str | None) -> str:
+    """How the rows are ordered, for a title: "oldest first", "by cost", "by cost, lowest first"."""
+    flipped = _flipped(kind, order)
+    if kind in CHRONOLOGICAL:
+        return "newest first" if flipped else "oldest first"
+    return "by cost, lowest first" if flipped else "by cost"
