@@ -41,8 +41,9 @@ def ccledger_command() -> list[str]:
 class HotEnv:
     """ccledger installed as install.py installs it: a venv holding a regular (non-editable) copy.
 
-    Claude Code runs the hooks as `<python> -S <site-packages>/ccledger/launch.py hook` (exec form,
-    payload on stdin) and the status line as the shell command `'<python>' -S '<launch.py>' statusline`.
+    Claude Code runs what install.py registers (ccledger.install.entries): the interpreter the venv was
+    made from, `-S -c <BOOT> <site-packages>/ccledger/launch.py hook` (exec form, payload on stdin), and
+    the same as a shell command with `statusline`.
     """
     venv: Path
     python: str
@@ -56,16 +57,17 @@ class HotEnv:
         return os.path.join(self.site_packages, "ccledger", "launch.py")
 
     def hook(self) -> list[str]:
-        return [self.python, "-S", self.launch, "hook"]
+        from ccledger.install import entries
+        return [entries.host_python(self.python), *entries.boot_args(self.site_packages, "hook")]
 
     def statusline(self) -> list[str]:
-        return [self.python, "-S", self.launch, "statusline"]
+        from ccledger.install import entries
+        return [entries.host_python(self.python), *entries.boot_args(self.site_packages, "statusline")]
 
     def statusline_shell(self) -> str:
-        """The statusLine command exactly as the installer writes it (every path single-quoted)."""
-        def quote(arg: str) -> str:
-            return "'" + arg.replace("'", "'\"'\"'") + "'"
-        return f"{quote(self.python)} -S {quote(self.launch)} statusline"
+        """The statusLine command exactly as the installer writes it."""
+        from ccledger.install import entries
+        return entries.statusline(self.python, self.site_packages)["command"]
 
     def ccledger(self) -> list[str]:
         return [str(self.venv / "bin" / "ccledger")]

@@ -3,6 +3,8 @@
 With -S Python skips site-packages processing (a third of its start-up time);
 this file puts the folder holding the `ccledger` package on sys.path itself,
 so the installer can register one absolute command that needs nothing else.
+install.py registers it through a one-line `-c` guard (install/entries.BOOT) that
+runs this file as a script would run it, and does nothing when it is gone.
 It leaves with os._exit once the entry returned and stdout is flushed.
 """
 import os

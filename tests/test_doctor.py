@@ -95,10 +95,13 @@ def test_age_of_the_last_status_line_reading(claude_dir):
     assert check(body, "status line readings")["detail"] == "last reading 3 min ago"
 
 
-def _plugin(claude_dir: Path, tmp_path: Path) -> Path:
-    """An installed copy of the plugin, recorded the way Claude Code records it."""
+def _plugin(claude_dir: Path, tmp_path: Path, package: bool = True) -> Path:
+    """An installed copy of the plugin, recorded the way Claude Code records it; `package=False`: a copy
+    from before the plugin shipped its own package (which finds it in install.py's environment)."""
     root = tmp_path / "plugins" / "cache" / "ccledger" / "ccledger" / "0.1.0"
     shutil.copytree(REPO / "plugin", root, symlinks=False)
+    if not package:
+        shutil.rmtree(root / "ccledger")
     (claude_dir / "plugins").mkdir(exist_ok=True)
     (claude_dir / "plugins" / "installed_plugins.json").write_text(json.dumps(
         {"version": 2, "plugins": {"ccledger@ccledger": [{"scope": "user", "installPath": str(root)}]}}))
@@ -107,7 +110,7 @@ def _plugin(claude_dir: Path, tmp_path: Path) -> Path:
 
 
 def test_plugin_without_the_package_is_found(claude_dir, tmp_path):
-    _plugin(claude_dir, tmp_path)
+    _plugin(claude_dir, tmp_path, package=False)
     code, body = doctor()
     plugin = check(body, "plugin")
     assert code == 1 and not plugin["ok"] and "not installed" in plugin["detail"] and "--env-only" in plugin["fix"]
@@ -115,7 +118,7 @@ def test_plugin_without_the_package_is_found(claude_dir, tmp_path):
 
 
 def test_plugin_with_the_package_and_statusline_passes(claude_dir, tmp_path):
-    _plugin(claude_dir, tmp_path)
+    _plugin(claude_dir, tmp_path, package=False)
     site = Path(os.environ["CCLEDGER_HOME"]) / "venv" / "lib" / "python3.11" / "site-packages"
     site.mkdir(parents=True)
     (site / "ccledger").symlink_to(REPO / "ccledger")

@@ -27,6 +27,12 @@ EVENTS: dict[str, tuple[bool, int]] = {
 }
 
 
+# The plugin alone also runs, on SessionStart and in the background, the set-up of the environment the
+# `ccledger` command runs from, built from the plugin's own copy of the package (ccledger.install.plugin_env).
+# A handler of its own, so that the recording SessionStart stays as quick as every other hook.
+PLUGIN_SETUP = ("SessionStart", "setup-env", 60)
+
+
 def hooks_block(command: str, args: list[str], marker: dict | None = None) -> dict:
     """The `hooks` object: one matcher group per event, exec form (no shell, paths with spaces are safe)."""
     block = {}
@@ -37,4 +43,15 @@ def hooks_block(command: str, args: list[str], marker: dict | None = None) -> di
         if marker:
             handler.update(marker)
         block[event] = [{"hooks": [handler]}]
+    return block
+
+
+def plugin_block(command: str, script: str) -> dict:
+    """plugin/hooks/hooks.json's `hooks`: every event runs `command -S script` (the hot path needs only the
+    standard library, so the system python3 runs it from the plugin's folder); SessionStart also runs the
+    environment set-up, async."""
+    block = hooks_block(command, ["-S", script])
+    event, mode, timeout = PLUGIN_SETUP
+    block[event].append({"hooks": [{"type": "command", "command": command, "args": ["-S", script, mode],
+                                    "timeout": timeout, "async": True}]})
     return block

@@ -7,8 +7,10 @@ installer asks the venv's own interpreter where its site-packages are. Standard 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -17,6 +19,7 @@ import time
 
 from ..base import paths
 from ..base.errors import CcledgerError
+from . import state
 
 MIN_PYTHON = (3, 10)
 BUILD_INPUTS = ("pyproject.toml", "setup.cfg", "setup.py", "MANIFEST.in", "README.md", "LICENSE", "ccledger")
@@ -116,6 +119,51 @@ def _staged(checkout: str, into: str) -> str:
     return into
 
 
+def _build_files(checkout: str) -> list[str]:
+    """The files pip reads to build the package (what _staged copies), in a stable order."""
+    found = []
+    for name in BUILD_INPUTS:
+        source = os.path.join(checkout, name)
+        if os.path.isfile(source):
+            found.append(source)
+        for root, dirs, files in os.walk(source):
+            dirs[:] = sorted(d for d in dirs if d != "__pycache__" and not d.endswith(".egg-info"))
+            found += [os.path.join(root, f) for f in sorted(files) if not f.endswith(".pyc")]
+    return found
+
+
+def source_hash(checkout: str) -> str:
+    """sha256 over the build inputs' names and bytes: equal means pip would install the same thing."""
+    digest = hashlib.sha256()
+    for path in _build_files(checkout):
+        digest.update(os.path.relpath(path, checkout).replace(os.sep, "/").encode() + b"\0")
+        with open(path, "rb") as f:
+            digest.update(hashlib.sha256(f.read()).digest())
+    return digest.hexdigest()
+
+
+def package_version(folder: str) -> str | None:
+    """`__version__` of the ccledger package in `folder` (a checkout or a site-packages), read, not imported."""
+    try:
+        with open(os.path.join(folder, "ccledger", "__init__.py"), encoding="utf-8") as f:
+            found = re.search(r"^__version__\s*=\s*[\"']([^\"']+)[\"']", f.read(), re.M)
+    except OSError:
+        return None
+    return found.group(1) if found else None
+
+
+def up_to_date(checkout: str, venv: str) -> Env | None:
+    """The venv, when it runs and holds what this checkout would install (same build inputs as the
+    last pip install recorded in install.json, same version in its site-packages); else None."""
+    recorded = state.package(state.load(), venv)
+    if not recorded or recorded.get("source_sha256") != source_hash(checkout):
+        return None
+    env = existing(venv)
+    if env is None or package_version(env.site_packages) != recorded.get("version"):
+        return None
+    return env
+
+
 def _create(venv: str, log: str) -> None:
     if os.path.isdir(venv):
         if not os.path.exists(os.path.join(venv, "pyvenv.cfg")):
@@ -125,9 +173,15 @@ def _create(venv: str, log: str) -> None:
          "creating the environment (on Debian/Ubuntu: apt install python3-venv)")
 
 
-def ensure(checkout: str, venv: str, say=print) -> Env:
-    """Create the venv if needed (or if its interpreter is gone), then install the checkout into it.
-    The caller holds the install lock (installer.locked): one install per data folder at a time."""
+def ensure(checkout: str, venv: str, say=print, force: bool = False) -> Env:
+    """Create the venv if needed (or if its interpreter is gone), then install the checkout into it,
+    unless it already holds exactly this checkout (pip takes 20 s even with nothing to do; `force`
+    reinstalls). The caller holds the install lock (installer.locked): one install per data folder at a time."""
+    current_env = None if force else up_to_date(checkout, venv)
+    if current_env is not None:
+        say(f"ccledger {package_version(checkout)} is already installed in {venv} from this source: "
+            "not reinstalled (--force reinstalls).")
+        return current_env
     paths.ensure_dir(os.path.dirname(venv))
     paths.ensure_dir(paths.log_dir())
     log = os.path.join(paths.log_dir(), "install.log")
@@ -141,11 +195,16 @@ def ensure(checkout: str, venv: str, say=print) -> Env:
         os.chmod(venv, 0o700)
     say("Installing ccledger and its dependencies into it (about a minute the first time) ...")
     with tempfile.TemporaryDirectory(prefix="ccledger-build-") as tmp:
+        staged = _staged(checkout, tmp)
+        digest = source_hash(staged)  # what pip is given, hashed as up_to_date will hash the checkout
         _run([python, "-m", "pip", "install", "--disable-pip-version-check", "--no-input", "--upgrade",
-              _staged(checkout, tmp)], log, "pip install")
+              staged], log, "pip install")
     env = existing(venv)
     if env is None:
         raise CcledgerError(f"pip installed into {venv}, but ccledger/launch.py is not there (log: {log})")
+    st = state.load()
+    state.put_package(st, venv, package_version(env.site_packages), digest)
+    state.save(st)
     return env
 
 

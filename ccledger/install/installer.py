@@ -15,9 +15,11 @@ from typing import Iterator
 
 from ..base import locks, paths
 from ..base.errors import OK, CcledgerError
-from . import atomic, entries, environment, pathlink, settings, state
+from . import atomic, entries, environment, pathlink, settings, state, summary
 
 LOCK_WAIT_S = 900  # a first install on a slow connection takes minutes
+REDUMP_NOTE = ("(the file could not be edited in place, so it is written whole again, in its own indent; "
+               "its content is the same apart from ccledger's entries)")
 
 
 @dataclasses.dataclass
@@ -33,6 +35,15 @@ class Options:
     python: str | None = None        # hidden: an existing interpreter instead of the venv
     site_packages: str | None = None  # hidden: where that interpreter finds ccledger
     cwd: str = dataclasses.field(default_factory=os.getcwd)
+    force: bool = False              # pip install even when the venv holds this checkout already
+    prog: str = "install.py"         # the command the user ran: named in what to run next
+    managed: bool = False            # `ccledger setup`: the package's environment is the user's (pipx, uv)
+
+    @property
+    def undo(self) -> str:
+        """The command that takes it out again (a slash command such as /ccledger:statusline has none)."""
+        return ("python3 install.py" if self.prog == "install.py" or self.prog.startswith("/") else self.prog) \
+            + " --uninstall"
 
 
 def say(text: str = "") -> None:
@@ -77,7 +88,25 @@ def environment_for(opts: Options, planning: bool) -> environment.Env:
         return env
     if planning:
         return environment.existing(venv) or environment.predicted(venv)
-    return environment.ensure(opts.checkout, venv, say)
+    return environment.ensure(opts.checkout, venv, say, force=opts.force)
+
+
+def environment_plan(opts: Options, env: environment.Env) -> list[str]:
+    """What the install would do besides the settings (for the dry run)."""
+    if opts.python or opts.checkout is None:
+        lines = [f"The hooks and the status line run the package in {env.site_packages} (no environment is made)."]
+    else:
+        venv = paths.venv_dir()
+        if not opts.force and environment.up_to_date(opts.checkout, venv):
+            lines = [f"{venv} already holds this checkout: pip is skipped (--force reinstalls)."]
+        else:
+            verb = "upgrade" if environment.existing(venv) else "create"
+            lines = [f"Would {verb} the environment {venv} and pip install this checkout into it."]
+    if not opts.statusline_only:
+        exe = pathlink.script(env.scripts)
+        lines.append(f"`ccledger` would be linked as {os.path.join(pathlink.user_bin(), 'ccledger')} -> {exe} "
+                     "(that command only, unless it is on your PATH already).")
+    return lines
 
 
 def plan(opts: Options, loaded: settings.Loaded, env: environment.Env) -> settings.Merged:
@@ -144,23 +173,32 @@ def install(opts: Options) -> int:
     if plugin and not opts.statusline_only:
         say(f"The plugin {plugin} is enabled and brings the hooks: adding only the status line.")
         opts = dataclasses.replace(opts, statusline_only=True)
+    planned = environment_for(opts, planning=True)
+    merged = plan(opts, loaded, planned)
+    new, minimal = settings.render_edit(merged.data, loaded)
     if opts.dry_run:
-        merged = plan(opts, loaded, environment_for(opts, planning=True))
-        return show_diff(loaded, settings.render(merged.data, loaded), merged.data)
+        return show_diff(opts, loaded, new, merged, minimal, planned)
     reason = atomic.read_only_reason(loaded.real)
     if reason:
         raise CcledgerError(f"cannot write {path}: {reason}")
+    for line in summary.describe(loaded, merged, opts.undo):
+        say(line)
+    unchanged = loaded.exists and settings.same(merged.data, loaded.data)
     what = "the status line" if opts.statusline_only else "ccledger's hooks and status line"
-    if not confirm(f"Add {what} to {path}?", opts):
+    if not confirm("Go on?" if unchanged else f"Add {what} to {path}?", opts):
         say("Nothing was changed.")
         return OK
     with locked():
         env = environment_for(opts, planning=False)
+        completed = None if opts.statusline_only else completion(env.ccledger())
         loaded = settings.load(path)  # again: Claude Code (or another install) may have written it meanwhile
         merged = plan(opts, loaded, env)
         changed = not settings.same(merged.data, loaded.data) or not loaded.exists
-        record(opts, loaded, merged, changed)
-    report_install(opts, loaded, merged, env, changed)
+        minimal = record(opts, loaded, merged, changed)
+        linked = None if opts.statusline_only else link_command(env)
+    report_install(opts, loaded, merged, env, changed, minimal, linked)
+    if completed:
+        say(completed)
     return OK
 
 
@@ -170,24 +208,57 @@ def install_env_only(opts: Options) -> int:
         return OK
     with locked():
         env = environment_for(opts, planning=False)
+        linked = link_command(env)
+    say(completion(env.ccledger()))
     say(f"ccledger is installed in {env.venv or env.site_packages}; no Claude Code setting was touched.")
-    say(pathlink.link(pathlink.script(env.scripts), env.scripts, env.venv))
+    say(linked)
     say("With the plugin (/plugin install ccledger@ccledger) its hooks now record into the ledger;")
     say("/ccledger:statusline adds the status line.")
     return OK
 
 
-def show_diff(loaded: settings.Loaded, new: bytes, data: dict) -> int:
-    if settings.same(data, loaded.data) and loaded.exists:
-        say(f"{loaded.path}: already up to date, nothing to change.")
-    else:
+def show_diff(opts: Options, loaded: settings.Loaded, new: bytes, merged: settings.Merged, minimal: bool,
+              env: environment.Env) -> int:
+    """The dry run: the diff (only the lines that carry ccledger's entries), the change in words, the rest."""
+    if not (settings.same(merged.data, loaded.data) and loaded.exists):
         say(settings.diff(loaded.raw, new, loaded.path).rstrip("\n") or f"{loaded.path}: would be created")
+        if not minimal:
+            say(REDUMP_NOTE)
+    for line in summary.describe(loaded, merged, opts.undo) + environment_plan(opts, env):
+        say(line)
     say("(dry run: nothing was written)")
     return OK
 
 
-def record(opts: Options, loaded: settings.Loaded, merged: settings.Merged, changed: bool) -> None:
-    """Back up once, write the settings, and remember what is needed to undo it."""
+def link_command(env: environment.Env) -> str:
+    """`ccledger` on the PATH (pathlink); a link made now is remembered, so that uninstall removes it.
+    Under the install lock (it writes the state). Returns what to tell the user."""
+    exe = pathlink.script(env.scripts)
+    text, made = pathlink.link(exe, env.scripts, env.venv)
+    if made:
+        st = state.load()
+        st["link"] = exe
+        state.save(st)
+    return text
+
+
+def completion(ccledger: list[str]) -> str:
+    """Install the bash/zsh/fish completion scripts through the installed CLI (`ccledger completion`,
+    generated from its own parser, so they never drift); a failure is a note, not an error."""
+    try:
+        done = subprocess.run(ccledger + ["completion", "--install"], capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.SubprocessError) as exc:
+        return f"Shell completion was not installed: {exc}"
+    if done.returncode != 0:
+        return "Shell completion was not installed: " + (
+            done.stderr.strip().splitlines() or ["exit %d" % done.returncode])[-1]
+    return ("Shell completion for bash, zsh and fish is installed (zsh: add "
+            "~/.local/share/zsh/site-functions to fpath before compinit).")
+
+
+def record(opts: Options, loaded: settings.Loaded, merged: settings.Merged, changed: bool) -> bool:
+    """Back up once, write the settings, and remember what is needed to undo it. Returns False when the
+    file had to be written whole instead of edited in place."""
     st = state.load()
     prior = state.entry(st, loaded.path)
     if merged.had_foreign_statusline:
@@ -198,26 +269,30 @@ def record(opts: Options, loaded: settings.Loaded, merged: settings.Merged, chan
         backup = prior.get("backup")  # the pristine copy from the first install stays the reference
     else:
         backup = settings.ensure_backup(loaded)
-    data = settings.render(merged.data, loaded) if changed else loaded.raw
+    data, minimal = settings.render_edit(merged.data, loaded) if changed else (loaded.raw, True)
     if changed:
         settings.write(loaded, data)
     state.put(st, loaded.path, saved_statusline=saved, backup=backup, written=data,
               scope="project" if opts.scope == "project" and not opts.settings else "user")
     state.save(st)
+    return minimal
 
 
 def report_install(opts: Options, loaded: settings.Loaded, merged: settings.Merged,
-                   env: environment.Env, changed: bool) -> None:
+                   env: environment.Env, changed: bool, minimal: bool = True, linked: str | None = None) -> None:
     st = state.entry(state.load(), loaded.path) or {}
     what = "Status line" if opts.statusline_only else "Hooks and status line"
     done = "written to" if changed else "already in"
     say(f"{what} {done} {loaded.path}" + (f" (original saved as {st['backup']})" if st.get("backup") else "."))
+    if not minimal:
+        say(REDUMP_NOTE)
     if st.get("saved_statusline") is not None:
         say("Your own status line is kept: ccledger shows its output beside its own.")
     if opts.statusline_only:
         say("The status line appears when Claude Code next starts.")
         return
-    say(pathlink.link(pathlink.script(env.scripts), env.scripts, env.venv))
+    if linked:
+        say(linked)
     if not opts.no_ingest:
         catch_up(env)
     say()
@@ -225,7 +300,7 @@ def report_install(opts: Options, loaded: settings.Loaded, merged: settings.Merg
     say("  ccledger report daily            today and earlier days (also weekly, monthly, session)")
     say("  ccledger report tools | mcp      which tools and MCP servers used the tokens (--json for scripts)")
     say("  ccledger doctor                  checks this set-up")
-    say("  python3 install.py --uninstall   undoes it (your settings come back as they were)")
+    say(f"  {opts.undo:<32} undoes it (your settings come back as they were)")
 
 
 def catch_up(env: environment.Env) -> None:

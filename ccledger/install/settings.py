@@ -17,7 +17,7 @@ import stat
 
 from ..base import paths
 from ..base.errors import CcledgerError
-from . import atomic, entries
+from . import atomic, entries, jsonedit
 
 BACKUP_SUFFIX = ".ccledger-backup"
 
@@ -112,10 +112,35 @@ def enabled_plugin(data: dict) -> str | None:
     return None
 
 
-def render(data: dict, like: Loaded) -> bytes:
-    """`data` as JSON in the style of the file it came from (indent, final newline)."""
+def redump(data: dict, like: Loaded) -> bytes:
+    """`data` as JSON in the style of the file it came from (indent, final newline): the whole file anew."""
     text = json.dumps(data, indent=like.indent, ensure_ascii=False)
     return (text + ("\n" if like.final_newline else "")).encode("utf-8")
+
+
+def render_edit(data: dict, like: Loaded) -> tuple[bytes, bool]:
+    """(the new file, whether it is a minimal edit of the old one). The user's text is edited only
+    where ccledger's entries go, so every other byte stays as they wrote it; the edit counts only if
+    parsing it gives exactly `data` (key order included); otherwise the whole file is written anew
+    in its indent (False). A new or empty file is written whole: there is nothing of the user's to keep."""
+    if not like.exists or not like.raw.strip():
+        return redump(data, like), True  # nothing of the user's to keep
+    bom = like.raw.startswith(b"\xef\xbb\xbf")
+    text = like.raw.decode("utf-8-sig")
+    unit = like.indent if isinstance(like.indent, str) else " " * like.indent
+    try:
+        edited = jsonedit.edit(text, like.data, data, unit)
+        ok = same(json.loads(edited), data)
+    except (jsonedit.Unsupported, ValueError, RecursionError):
+        ok = False
+    if not ok:
+        return redump(data, like), False
+    return (b"\xef\xbb\xbf" if bom else b"") + edited.encode("utf-8"), True
+
+
+def render(data: dict, like: Loaded) -> bytes:
+    """`data` as the new text of the file `like` came from, changed as little as possible."""
+    return render_edit(data, like)[0]
 
 
 @dataclasses.dataclass

@@ -9,7 +9,13 @@ for the settings file it was started from (the user's own status line, chained b
          "backup": "<path of the pristine copy, or null when there was no file>",
          "written_sha256": "<sha256 of the bytes install.py wrote>",
          "scope": "user" | "project",
-         "installed_at": "<ISO 8601 time>"}}}
+         "installed_at": "<ISO 8601 time>"}},
+     "package": {"venv": "<the environment install.py made>", "version": "0.1.0",
+                 "source_sha256": "<sha256 of the build inputs pip installed>", "installed_at": "..."},
+     "link": "<the command ~/.local/bin/ccledger was made to point at, or absent>"}
+
+`package` lets a re-run skip pip when the checkout has not changed since it was installed; `link`
+lets uninstall remove only a link it made (never one pipx made).
 
 Reading is lenient (a broken file counts as empty, with a warning); a newer version is refused
 so that an older installer never rewrites what it does not understand. Standard library only.
@@ -78,7 +84,19 @@ def drop(state: dict, settings_path: str) -> None:
     state["installs"].pop(os.path.abspath(settings_path), None)
 
 
+def package(state: dict, venv: str) -> dict | None:
+    """What was pip installed into `venv` last time, if this state recorded it."""
+    found = state.get("package")
+    return found if isinstance(found, dict) and found.get("venv") == os.path.abspath(venv) else None
+
+
+def put_package(state: dict, venv: str, version: str | None, source_sha256: str) -> None:
+    state["package"] = {"venv": os.path.abspath(venv), "version": version, "source_sha256": source_sha256,
+                        "installed_at": now_iso()}
+
+
 def save(state: dict) -> None:
     body = {"version": VERSION, "installs": state["installs"]}
+    body.update({k: state[k] for k in ("package", "link") if state.get(k) is not None})
     paths.ensure_dir(paths.state_dir())
     atomic.write(state_path(), (json.dumps(body, indent=2, ensure_ascii=False) + "\n").encode("utf-8"), 0o600)

@@ -65,7 +65,7 @@ def uninstall(opts: Options) -> int:
         return OK
     with installer.locked():
         _apply(loaded, data)
-        _finish(st, loaded, entry, data, how, stripped)
+        _finish(opts, state.load(), loaded, entry, data, how, stripped)
     return OK
 
 
@@ -81,7 +81,7 @@ def _apply(loaded: settings.Loaded, data: bytes | None) -> None:
         settings.write(loaded, data)
 
 
-def _finish(st: dict, loaded: settings.Loaded, entry: dict | None, data: bytes | None, how: str,
+def _finish(opts: Options, st: dict, loaded: settings.Loaded, entry: dict | None, data: bytes | None, how: str,
             stripped: settings.Stripped) -> None:
     backup = entry.get("backup") if entry else None
     found = _backup_data(backup)
@@ -89,6 +89,12 @@ def _finish(st: dict, loaded: settings.Loaded, entry: dict | None, data: bytes |
     if exact and backup and os.path.exists(backup):
         os.unlink(backup)  # the file is the backup again
     state.drop(st, loaded.path)
+    note = None
+    if not st["installs"]:
+        note = pathlink.unlink(paths.venv_dir(), st.get("link"))
+        st.pop("link", None)
+        if paths.remove_completion_files(os.path.expanduser("~")):
+            say("Shell completion removed.")
     state.save(st)
     say(f"Removed ccledger from {loaded.path}: {how}.")
     if stripped.statusline == "restored":
@@ -98,8 +104,11 @@ def _finish(st: dict, loaded: settings.Loaded, entry: dict | None, data: bytes |
     if not exact and backup and os.path.exists(backup):
         say(f"The file as it was before the first install is still in {backup}.")
     if not st["installs"]:
-        note = pathlink.unlink(paths.venv_dir())
         if note:
             say(note)
-        say(f"The ledger and ccledger's environment stay in {paths.data_dir()}; delete that folder to "
-            "remove them too.")
+        if opts.managed:
+            say(f"The ledger stays in {paths.data_dir()}; delete that folder to remove it too. The package "
+                "is yours to remove: `pipx uninstall ccledger` or `uv tool uninstall ccledger`.")
+        else:
+            say(f"The ledger and ccledger's environment stay in {paths.data_dir()}; delete that folder to "
+                "remove them too.")

@@ -66,7 +66,7 @@ def plugin_launcher() -> tuple[str | None, str | None]:
 
 def run_hook(command: str, args: list[str]) -> Check:
     """Run a registered hook with an event it does not know: it must exit 0, quietly and quickly."""
-    what = " ".join([command] + args)
+    what = entries.shown([command] + args)
     try:
         done = subprocess.run([command] + args, input=json.dumps(PROBE_EVENT).encode(), capture_output=True,
                               timeout=HOOK_TIMEOUT_S)

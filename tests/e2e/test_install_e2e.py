@@ -20,6 +20,8 @@ import pytest
 
 from conftest import REPO, cli, ledger_rows
 
+from ccledger.install import entries
+
 from .harness import FakeApi, cache_dir, interactive, run_headless
 
 pytestmark = pytest.mark.e2e
@@ -82,9 +84,11 @@ def test_install_py_end_to_end_then_uninstall(sandbox):
     data = sandbox.read_settings()
     assert data["model"] == "sonnet" and data["hooks"]["Stop"][0]["hooks"][0]["command"] == "true"
     handler = data["hooks"]["PostToolUse"][0]["hooks"][0]
-    assert handler["command"] == str(venv / "bin" / "python") and handler["args"] == ["-S", str(launch), "hook"]
+    # the interpreter the venv was made from (the venv may be deleted), launch.py through the guard
+    assert handler["command"] == entries.host_python(str(venv / "bin" / "python")) != str(venv / "bin" / "python")
+    assert handler["args"] == entries.boot_args(str(site), "hook") and handler["args"][-2] == str(launch)
     assert str(REPO) not in json.dumps(data)  # the checkout may be deleted: nothing points into it
-    where = subprocess.run([handler["command"], "-c", "import ccledger; print(ccledger.__file__)"],
+    where = subprocess.run([str(venv / "bin" / "python"), "-c", "import ccledger; print(ccledger.__file__)"],
                            capture_output=True, text=True, cwd=sandbox.project).stdout
     assert where.startswith(str(site)), where  # a copy, not an editable link
     link = sandbox.home / ".local" / "bin" / "ccledger"
@@ -98,7 +102,8 @@ def test_install_py_end_to_end_then_uninstall(sandbox):
     assert (probe.returncode, probe.stdout) == (0, b"")
     line = subprocess.run(data["statusLine"]["command"], shell=True, capture_output=True, text=True, timeout=30,
                           env=sandbox.env(), input=json.dumps({"session_id": "e2e", "model": {"id": "x"}}))
-    assert line.stdout.startswith("E2E-THEIRS"), line
+    first = line.stdout.splitlines()[0]
+    assert first.endswith("E2E-THEIRS") and first.index("today $") < first.index("E2E-THEIRS"), line  # theirs after
     doctor = subprocess.run([str(link), "doctor", "--json"], capture_output=True, text=True, env=sandbox.env())
     checks = {c["name"]: c["ok"] for c in json.loads(doctor.stdout)["checks"]}
     assert checks["hooks registered"] and checks["hook runs"] and checks["status line"], doctor.stdout
@@ -141,9 +146,9 @@ def test_install_py_then_the_real_client_records_and_shows_the_status_line(e2e_c
     assert mcp.get("mcp__memory__create_entities") == 1 and mcp.get("mcp__memory__read_graph") == 1, mcp
     assert {r[0] for r in ledger_rows("SELECT tool_use_id FROM tool_calls WHERE session_id=?", session)} == {
         "toolu_i_ls", "toolu_i_mem1", "toolu_i_mem2"}
-    # the status line row: our line (today's cost) beside the user's own, chained from install.json
+    # the status line row: our line (today's cost), then the user's own, chained from install.json
     row = next(l for l in screen.splitlines() if "E2E-THEIRS" in l)
-    assert row.index("E2E-THEIRS") < row.index("today $"), row
+    assert row.index("today $") < row.index("E2E-THEIRS"), row
     assert ledger_rows("SELECT COUNT(*) FROM readings WHERE session_id != ?", session)[0][0] >= 1
 
     install_py(sandbox, "--uninstall")

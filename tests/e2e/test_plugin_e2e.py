@@ -5,8 +5,8 @@ its slash commands answer from the ledger.
 Two marketplaces are used. The checkout itself (`claude plugin marketplace add <checkout>`): a
 directory marketplace runs the plugin from the checkout, whose launcher finds the package beside
 it. And a copy holding only the marketplace manifest and plugin/ (symlinks dereferenced): what a
-plugin cache holds after an install from GitHub, where the package must come from
-`install.py --env-only`.
+plugin cache holds after an install from GitHub, with the plugin's own copy of the package (the
+plugin's background set-up of the `ccledger` command: tests/e2e/test_resilience_e2e.py).
 """
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -21,7 +22,7 @@ import pytest
 
 from conftest import REPO, cli, ledger_rows
 
-from .harness import FakeApi, run_headless
+from .harness import FakeApi, cache_dir, run_headless
 from .test_install_e2e import install_py, transcript_usage
 
 pytestmark = pytest.mark.e2e
@@ -105,34 +106,41 @@ def test_marketplace_add_and_install_offline_then_the_plugin_records(e2e_client,
     assert {r[0] for r in hooked} == {"toolu_p_ls", "toolu_p_mem1", "toolu_p_mem2"}
 
 
-def test_plugin_route_with_env_only_install_and_slash_commands(e2e_client, sandbox, tmp_path):
+def test_plugin_route_records_at_once_and_slash_commands_answer_from_its_cli(e2e_client, sandbox, tmp_path):
     add_plugin(e2e_client, sandbox, plugin_only_marketplace(tmp_path))
+    root = Path(json.loads((sandbox.config_dir / "plugins" / "installed_plugins.json").read_text())
+                ["plugins"]["ccledger@ccledger"][0]["installPath"])
     # One fake API for every session: its message ids are unique only within one server run.
     with FakeApi({"hello": [{"text": "Hi."}], PROMPT: scenario()}) as api:
-        # 1. no package yet: SessionStart says so, once, as a systemMessage; nothing is recorded
+        # 1. nothing installed: the plugin's own package records the first session; SessionStart says nothing
         res = run_headless(e2e_client, sandbox, api, "hello", [], mcp=False,
                            extra_args=["--output-format", "stream-json", "--verbose"])
         starts = [json.loads(line) for line in res.stdout.splitlines()
                   if '"hook_response"' in line and '"SessionStart"' in line]
-        (message,) = [json.loads(e["stdout"])["systemMessage"] for e in starts if e["stdout"]]
-        assert "not installed" in message and "install.py --env-only" in message
-        assert not (sandbox.ccledger_home / "ledger.db").exists()
+        assert starts and not [e for e in starts if e["stdout"]]
+        hello = session_of(sandbox, "hello").stem
+        assert ledger_rows("SELECT COUNT(*) FROM hook_events WHERE session_id=?", hello)[0][0] >= 2
 
-        # 2. --env-only: the venv and the package, and no setting at all
+        # 2. the `ccledger` command's environment, set up from the plugin's copy as its SessionStart does in
+        # the background (run here in the foreground: the harness ends what a headless session leaves running)
         before = sandbox.settings_path.read_bytes()
-        install_py(sandbox, "--env-only")
+        done = subprocess.run([sys.executable, "-S", str(root / "scripts" / "ccledger_hook.py"), "build-env",
+                               str(root), ""], env=sandbox.env(PIP_CACHE_DIR=str(cache_dir() / "pip")),
+                              capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL)
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr
         assert sandbox.settings_path.read_bytes() == before
         assert (sandbox.ccledger_home / "venv" / "bin" / "python").exists()
-        assert not (sandbox.ccledger_home / "state" / "install.json").exists()
 
         # 3. a scripted session records through the plugin's hooks; slash commands read the ledger
         res = run_headless(e2e_client, sandbox, api, PROMPT, TOOLS)
         assert res.returncode == 0, res.stderr
         time.sleep(1.0)
         main = session_of(sandbox, PROMPT)
+        shown = {}
         for command in ("/ccledger:usage", "/ccledger:tools", "/ccledger:statusline"):
             done = run_headless(e2e_client, sandbox, api, command, [], mcp=False, extra_args=["--continue"])
             assert done.returncode == 0, done.stdout + done.stderr
+            shown[command] = done.stdout
         sent = user_texts(api)
     session = main.stem
     assert {r[0] for r in ledger_rows("SELECT tool_use_id FROM tool_calls WHERE session_id=? AND from_hook=1",
@@ -141,15 +149,19 @@ def test_plugin_route_with_env_only_install_and_slash_commands(e2e_client, sandb
     ledger = ledger_rows("SELECT COUNT(*), SUM(input_tokens), SUM(output_tokens), SUM(cache_read_tokens)"
                          " FROM api_calls WHERE session_id=?", session)[0]
     assert ledger == transcript_usage(main)
-    # /ccledger:usage: this session (by the id Claude Code substituted) and today, inline
-    assert "## ccledger: this session" in sent and session[:8] in sent and "Claude Code usage, daily" in sent
-    # /ccledger:tools: the session's tools and its MCP server
-    tools_part = sent.split("## ccledger: tools of this session", 1)[1]
-    assert "Bash" in tools_part and "memory" in tools_part.split("## ccledger: MCP servers of this session")[1]
-    # /ccledger:statusline: the status line in the user settings, pointing into the venv; no hooks
+    # /ccledger:usage and /ccledger:tools: answered by the plugin's UserPromptSubmit hook, shown to the user
+    # (-p prints the block's reason) and never sent to the model (ccledger/hooks/commands.py)
+    assert "ccledger: this session" not in sent and "ccledger: tools of this session" not in sent
+    usage = shown["/ccledger:usage"]
+    assert usage.startswith("UserPromptSubmit operation blocked by hook:\nccledger: this session")
+    assert session[:8] in usage and "Claude Code usage, daily" in usage.split("ccledger: today", 1)[1]
+    tools_part = shown["/ccledger:tools"].split("ccledger: tools of this session", 1)[1]
+    assert "Bash" in tools_part and "memory" in tools_part.split("ccledger: MCP servers of this session")[1]
+    # /ccledger:statusline: the status line in the user settings, run from the plugin's folder (through the
+    # data folder's link to it); no hooks
     settings = sandbox.read_settings()
-    venv_python = str(sandbox.ccledger_home / "venv" / "bin" / "python")
-    assert settings["statusLine"]["command"].startswith(f"'{venv_python}' -S ") and "hooks" not in settings
+    link = sandbox.ccledger_home / "plugin"
+    assert f"'{link}/ccledger/launch.py' statusline" in settings["statusLine"]["command"] and "hooks" not in settings
     assert "Status line written to" in sent
 
     install_py(sandbox, "--uninstall")
