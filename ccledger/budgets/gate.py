@@ -36,13 +36,14 @@ def _queue_path(session: str) -> str:
     return paths.session_state("warnings", session or "_global", ".jsonl")
 
 
-def queue(session: str, messages: list[str], notify_model: bool) -> None:
-    """Keep warnings for the session's next synchronous hook (one appended line each)."""
+def queue(session: str, messages: list[tuple[str, str]], notify_model: bool) -> None:
+    """Keep warnings, (limit key, text), for the session's next synchronous hook (one appended line each)."""
     if not messages:
         return
     file = _queue_path(session)
     paths.ensure_dir(os.path.dirname(file))
-    data = "".join(fastjson.dumps({"text": m, "model": notify_model}) + "\n" for m in messages).encode()
+    data = "".join(fastjson.dumps({"text": text, "limit": key, "model": notify_model}) + "\n"
+                   for key, text in messages).encode()
     fd = os.open(file, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
     try:
         os.write(fd, data)
@@ -83,9 +84,15 @@ def read(file: str) -> dict | None:
         return None
 
 
-def overridden(now_ms: int) -> bool:
+def override_until(now_ms: int) -> int | None:
+    """When the override `ccledger budget override` wrote ends, if one is in force."""
     found = read(os.path.join(paths.state_dir(), "override.json"))
-    return bool(found) and type(found.get("until_ms")) in (int, float) and now_ms < found["until_ms"]
+    until = found.get("until_ms") if found else None
+    return int(until) if type(until) in (int, float) and now_ms < until else None
+
+
+def overridden(now_ms: int) -> bool:
+    return override_until(now_ms) is not None
 
 
 def actionable(config: dict) -> bool:
@@ -188,11 +195,17 @@ def check(payload: dict) -> tuple[bool, str | None]:
 
 def respond(event: str, session: str | None, now_ms: int, found: dict | None = None) -> dict | None:
     """The synchronous hooks' answer: queued warnings for the user, and for PreToolUse/UserPromptSubmit the
-    gate decision (from `found`, the gate this hook just measured, else the gate file). None: print nothing."""
-    if found is None and not os.path.isdir(os.path.join(paths.state_dir(), "gate")):
-        return None  # budgets were never evaluated: one stat and done
-    body = decide(event, session, now_ms, found) if event in ("PreToolUse", "UserPromptSubmit") else None
+    gate decision (from `found`, the gate this hook just measured, else the gate file). None: print nothing.
+    A warning about the limit the decision acts on is left out: the reason says it (2.1.332 would show it
+    again as a `PreToolUse:Bash says:` line under the denied call)."""
+    # Budgets never evaluated: one stat, and the queue is still read (the plugin queues its set-up notice).
+    gated = found is not None or os.path.isdir(os.path.join(paths.state_dir(), "gate"))
+    armed = applicable(event, session, now_ms, found) if gated and event in ("PreToolUse", "UserPromptSubmit") \
+        else None
+    body = answer(event, armed) if armed else None
     warnings = take(session) if session else []
+    if armed:
+        warnings = [w for w in warnings if w.get("limit") != armed.get("limit")]
     if warnings:
         body = dict(body or {})
         body["systemMessage"] = "\n".join(w["text"] for w in warnings)
@@ -204,8 +217,15 @@ def respond(event: str, session: str | None, now_ms: int, found: dict | None = N
 
 
 def decide(event: str, session: str | None, now_ms: int, found: dict | None = None) -> dict | None:
-    """PreToolUse: ask/deny; UserPromptSubmit: block. None lets the call or prompt through. A gate measured
-    under another version of the config says nothing (the limit may be gone or changed)."""
+    """PreToolUse: ask/deny; UserPromptSubmit: block. None lets the call or prompt through."""
+    armed = applicable(event, session, now_ms, found)
+    return answer(event, armed) if armed else None
+
+
+def applicable(event: str, session: str | None, now_ms: int, found: dict | None = None) -> dict | None:
+    """The armed decision (a gate entry: limit, action, reason...) this hook must apply, if any (a one-shot
+    one is consumed). A gate measured under another version of the config says nothing (the limit may be
+    gone or changed)."""
     from ..config.read import stamp
     if found is None:
         found = read(path(session)) if session else None
@@ -221,10 +241,15 @@ def decide(event: str, session: str | None, now_ms: int, found: dict | None = No
     first = max(live, key=lambda d: d["action"] == "deny")
     if first.get("once") and session:
         _consume(session, first)
+    return first
+
+
+def answer(event: str, armed: dict) -> dict:
+    """The hook output Claude Code expects for an armed decision."""
     if event == "PreToolUse":
-        return {"hookSpecificOutput": {"hookEventName": "PreToolUse", "permissionDecision": first["action"],
-                                       "permissionDecisionReason": first["reason"]}}
-    return {"decision": "block", "reason": first["reason"]}
+        return {"hookSpecificOutput": {"hookEventName": "PreToolUse", "permissionDecision": armed["action"],
+                                       "permissionDecisionReason": armed["reason"]}}
+    return {"decision": "block", "reason": armed["reason"]}
 
 
 def _consume(session: str, decision: dict) -> None:

@@ -214,7 +214,7 @@ def measure(conn: sqlite3.Connection, found: list[Limit], session: str | None, n
 
 
 def _tool_results(conn: sqlite3.Connection, limit: Limit, session: str) -> list[Measure]:
-    floor = limit.amount * limit.warn[0] / 100
+    floor = limit.amount * (limit.warn[0] if limit.warn else 100) / 100
     return [Measure(limit, marginal, call, None, f"{name} added {units.tokens(marginal)} tokens",
                     f"; re-read each turn until the next compaction ({units.tokens(carried)} carried so far)")
             for call, name, marginal, carried in conn.execute(
@@ -252,8 +252,11 @@ def _message(m: Measure) -> str:
     return f"ccledger: {m.label}{share}{m.note}."
 
 
-def announce(conn: sqlite3.Connection, measures: list[Measure], session: str | None, now_ms: int) -> list[str]:
-    """Messages for thresholds crossed since last time, each recorded so it is told once per period."""
+def announce(conn: sqlite3.Connection, measures: list[Measure], session: str | None,
+             now_ms: int) -> list[tuple[str, str]]:
+    """(limit key, message) for thresholds crossed since last time, each recorded so it is told once per
+    period. The key lets a gating hook leave out the warning of a limit it denies or blocks on: the reason
+    says it already (see gate.respond)."""
     messages = []
     for m in measures:
         crossed = [t for t in set(m.limit.warn) | {100.0} if m.pct >= t]  # reaching the limit is always told
@@ -264,15 +267,26 @@ def announce(conn: sqlite3.Connection, measures: list[Measure], session: str | N
             fresh += conn.execute("INSERT OR IGNORE INTO budget_alerts VALUES (?,?,?,?,?,?)",
                                   (m.limit.key, m.period, t, now_ms, m.value, session)).rowcount
         if fresh:
-            messages.append(_message(m))
+            messages.append((m.limit.key, _message(m)))
     return messages
 
 
+NAMES = {"window": "5-hour window", "week": "7-day window", "daily": "daily", "weekly": "weekly",
+         "monthly": "monthly", "session": "session", "tool_result": "tool result"}
+
+
+def _amount(limit: Limit) -> str:
+    return units.money(limit.amount) if limit.unit == "usd" else f"{limit.amount:,.0f} tokens"
+
+
 def _reason(m: Measure) -> str:
-    """What Claude Code shows for a denied call or blocked prompt: which limit, its value, the way out."""
-    return (f"ccledger budget: {m.label} ({units.pct(m.pct)} of the limit set by budgets.{m.limit.key}, "
-            f"action {m.limit.action}). To go on anyway run `ccledger budget override --for 1h`; to change the "
-            f"limit run `ccledger budget set {m.limit.key}=<new value>`.")
+    """What Claude Code shows for a denied call or blocked prompt, short enough for its panel (2.1.332 shows a
+    deny as `Reason: PreToolUse:Bash hook error: <reason>` and cuts it after three lines): which limit, how far
+    past it, and the way on, in that order."""
+    name = f"MCP {m.period.split(':')[0]}" if m.limit.kind == "mcp" else NAMES[m.limit.kind]
+    what = (f"{name} at {units.pct(m.value)} (limit {m.limit.amount:g}%)" if m.limit.unit == "pct" else
+            f"{name} budget {_amount(m.limit)} used {units.pct(m.pct)}")
+    return f"ccledger: {what} — `ccledger budget override --for 1h` to go on"
 
 
 def decisions(measures: list[Measure]) -> list[dict]:
@@ -338,20 +352,27 @@ def evaluate(conn: sqlite3.Connection, session: str | None, cwd: str | None, now
     settled = tuple(settled) + tuple(before.get("calls") or ())  # held or settled stays so
     account = {"config": version, **accounted(conn, session, transcript, settled)}
     measures = measure(conn, found, session, now_ms, status)
-    messages = announce(conn, measures, session, now_ms) if announce_crossings else []
+    announced = announce(conn, measures, session, now_ms) if announce_crossings else []
     consumed = tuple((gate.read(gate.path(session)) or {}).get("consumed") or ()) if session else ()
     record = write_gates(session, decisions(measures), scoped, now_ms, consumed, account)
     if session:
-        gate.queue(session, messages, notify)
-    return messages, measures, record
+        gate.queue(session, announced, notify)
+    return [text for _, text in announced], measures, record
 
 
-def status_mark(measures: list[Measure]) -> dict:
-    """The status line's budget segment: the limit closest to (or past) its end."""
+def status_mark(measures: list[Measure], now_ms: int) -> dict:
+    """The status line's budget segment: the limit closest to (or past) its end; `⛔` when its action is
+    armed, `⏸ … until 15:40` while `ccledger budget override` lifts the actions."""
     if not measures:
         return {}
     top = max(measures, key=lambda m: m.pct)
-    armed = top.limit.action in ("ask", "deny", "block") and top.pct >= 100
     name = top.limit.key.split(".")[0] if top.limit.kind != "mcp" else f"mcp {top.period.split(':')[0]}"
-    mark = ("⛔ " if armed else "⚠ " if top.pct >= top.limit.warn[0] else "") + f"{name} {units.pct(top.pct)}"
+    text = f"{name} {units.pct(top.pct)}"
+    until = gate.override_until(now_ms)
+    if until is not None:
+        return {"budget_mark": f"⏸ {text} until {units.clock(until, now_ms)}", "budget_level": top.pct,
+                "budget_until_ms": until}
+    armed = top.limit.action in ("ask", "deny", "block") and top.pct >= 100
+    warned = bool(top.limit.warn) and top.pct >= top.limit.warn[0]
+    mark = ("⛔ " if armed else "⚠ " if warned else "") + text
     return {"budget_mark": mark, "budget_level": top.pct}

@@ -128,11 +128,19 @@ def statusline(config: dict, error: str | None) -> tuple[dict, str | None]:
     if bad:
         note_once("statusline:" + ",".join(bad), f"{paths.config_path()}: invalid value for {', '.join(bad)}; the "
                                                   "status line uses the default there (`ccledger config check` says why)")
-    if error:
-        return table, "⚠ config.toml invalid"
+    if error:  # the defaults apply, so no budget is in force: the line says so, and where the mistake is
+        line = _line_of(error)
+        return table, "⚠ budgets off: config.toml " + (f"line {line}" if line else "invalid")
     if not bad:
         return table, None
     return table, f"⚠ config: {bad[0]}" + (f" +{len(bad) - 1}" if len(bad) > 1 else "")
+
+
+def _line_of(error: str) -> int | None:
+    """The line a reason from _parse names: tomllib's "(at line 3, column 5)", read_text's "(line 3)"."""
+    at = error.rfind("line ")
+    digits = error[at + 5:].split(",")[0].split(")")[0] if at >= 0 else ""
+    return int(digits) if digits.isdigit() else None
 
 
 def has_budgets(config: dict) -> bool:

@@ -6,7 +6,9 @@ must cost that key, not the line.
 """
 from __future__ import annotations
 
-DEFAULT_SEGMENTS = ["model", "context", "window", "week", "session", "today", "top", "budget"]
+# The budget mark leads: Claude Code cuts the end of a line that does not fit, and it is the segment that
+# tells a call or prompt may be refused (it is empty without budgets).
+DEFAULT_SEGMENTS = ["budget", "model", "context", "window", "week", "session", "today", "top"]
 DEFAULT_THRESHOLDS = {"context": [60, 85], "window": [50, 80], "week": [70, 90], "budget": [50, 80]}
 DEFAULT_FORMATS = {
     "model": "{model}",
@@ -15,7 +17,7 @@ DEFAULT_FORMATS = {
     "week": "7d {pct}{forecast}",
     "session": "{tokens} tok {cost}",
     "today": "today {cost}",
-    "top": "top {name} {tokens}",
+    "top": "top {name} {tokens} carried",  # the tool or MCP server whose results the session re-read most
     "budget": "{mark}",
 }
 DEFAULTS = {"segments": DEFAULT_SEGMENTS, "second_line": [], "separator": " │ ", "colors": True,

@@ -24,6 +24,8 @@ BUDGET_SHARE = 0.5  # of an event's timeout (hookspec) spent ingesting: a hook e
 # Claude Code appends to its transcripts from a queue flushed every 100 ms (FLUSH_INTERVAL_MS in 2.1.332),
 # later on a busy machine: how long a gating hook waits for the previous tool call's request to be written.
 FLUSH_WAIT_S = 0.5
+ATTRIBUTION_S_PER_REQUEST = 15e-6  # attributing a session costs about this per request (342 in 4.6 ms)
+ATTRIBUTION_PACE = 10              # so a hook refreshes it at most once per ten times what that costs
 
 
 def _size(value: object) -> int | None:
@@ -158,7 +160,7 @@ def catch_up(payload: dict, budget_s: float | None = None, expected: str | None 
             if budgets and budgets.needs_attribution(payload.get("cwd")):
                 attribution.refresh(conn, [session])  # a tool-result or MCP limit is measured from it
             else:
-                attribution.refresh_now_and_then(conn, session)
+                attribution.refresh_now_and_then(conn, session, attribution_interval_s(conn, session))
         if budget_s is None and budgets:
             transcript = payload.get("transcript_path")
             return budgets.evaluate(conn, session if type(session) is str else None, payload.get("cwd"),
@@ -167,6 +169,14 @@ def catch_up(payload: dict, budget_s: float | None = None, expected: str | None 
         return None
     finally:
         conn.close()
+
+
+def attribution_interval_s(conn, session: str) -> float:
+    """How long after its last refresh a session's attribution is refreshed again: the status line's `top`
+    must be current after each turn, but a long session costs tens of ms to attribute, so at most a tenth of
+    the time goes to it (a session of a few hundred requests: every Stop; of 20,000 requests: every 3 s)."""
+    requests = conn.execute("SELECT COUNT(*) FROM api_calls WHERE session_id=?", (session,)).fetchone()[0]
+    return requests * ATTRIBUTION_S_PER_REQUEST * ATTRIBUTION_PACE
 
 
 def _holds(conn, call: str) -> bool:
@@ -213,6 +223,11 @@ def handle(payload: dict) -> dict | None:
         errlog.record("hook", f"{event} payload without session_id: ignored", False)
         return None
     spool.append(recorder(payload))
+    if event == "UserPromptSubmit" and type(payload.get("prompt")) is str and "/ccledger:" in payload["prompt"]:
+        from . import commands  # /ccledger:usage and :tools, answered on screen (no model request)
+        answered = commands.answer(payload)
+        if answered is not None:
+            return answered
     if event in SYNC:
         from ..budgets import gate
         found = None

@@ -27,6 +27,9 @@ if TYPE_CHECKING:
 READING_MIN_INTERVAL_MS = 5_000
 CACHE_MAX_AGE_MS = 60_000  # a render may reuse the ledger's numbers this long if nothing was written since
 CHAIN_TIMEOUT_S = 1.0
+LEDGER_TIMEOUT_S = 1.0  # how long a render waits for the ledger (a refresh of attribution: not at all)
+INLINE_ATTRIBUTION_REQUESTS = 200  # a session up to this many requests is attributed within a render (~3 ms, a
+                                   # fifth of one); a longer one by its Stop hooks, every turn (hooks/entry.py)
 INGEST_BUDGET_S = 2.0  # a render reads at most about this long (the chunk that passes it is the last): the next
                        # render continues, so a long backlog never stalls the line nor gets it killed half-way
 DAY_MS = 86_400_000
@@ -75,11 +78,13 @@ def _stamp(path: str | None) -> list | None:
 
 
 def _stamps(s: Status) -> list:
-    """What must be unchanged for cached numbers to hold: the session transcript, and the ledger itself
-    (any commit by any process changes its WAL file)."""
+    """What must be unchanged for cached numbers to hold: the session transcript, the ledger itself (any
+    commit by any process changes its WAL file), and what the budget mark depends on besides (the config,
+    and `ccledger budget override`)."""
     from ..base import paths
     ledger = paths.ledger_path()
-    return [_stamp(s.transcript_path), _stamp(ledger), _stamp(ledger + "-wal")]
+    return [_stamp(s.transcript_path), _stamp(ledger), _stamp(ledger + "-wal"), _stamp(paths.config_path()),
+            _stamp(os.path.join(paths.state_dir(), "override.json"))]
 
 
 def cached(s: Status, now_ms: int) -> dict | None:
@@ -104,6 +109,8 @@ def cached(s: Status, now_ms: int) -> dict | None:
     if found.get("stamp") != _stamps(s):
         return None
     values = found.get("values") or {}
+    if values.get("budget_until_ms") and now_ms >= values["budget_until_ms"]:
+        return None  # the override shown has ended
     if values.get("window"):
         values["window"] = windows.Window(*values["window"])
     return found
@@ -142,7 +149,7 @@ def gather(s: Status, now_ms: int, record: bool = True, budgeted: bool = True) -
     """Everything the line needs from the ledger (after recording and catching up)."""
     from ..ledger import db, spool
     values: dict = {}
-    conn = db.connect(timeout=1.0)
+    conn = db.connect(timeout=LEDGER_TIMEOUT_S)
     try:
         if os.path.exists(spool._spool_path()):
             from ..ledger import events
@@ -164,6 +171,8 @@ def gather(s: Status, now_ms: int, record: bool = True, budgeted: bool = True) -
                                " WHERE session_id=?",
                                (s.session_id,)).fetchone()
             values.update(session_tokens=row[0], session_cost=row[1], session_requests=row[2])
+            if row[2] <= INLINE_ATTRIBUTION_REQUESTS:
+                refresh_attribution(conn, s.session_id)
             top = conn.execute("SELECT name, carried_tokens FROM attribution_top WHERE session_id=?",
                                (s.session_id,)).fetchone()
             if top and top[1]:
@@ -183,10 +192,27 @@ def gather(s: Status, now_ms: int, record: bool = True, budgeted: bool = True) -
             from ..budgets import measure as budgets
             _, measures, _ = budgets.evaluate(conn, s.session_id, s.cwd, now_ms, s, announce_crossings=False,
                                            transcript=s.transcript_path)
-            values.update(budgets.status_mark(measures))
+            values.update(budgets.status_mark(measures, now_ms))
     finally:
         conn.close()
     return values
+
+
+def refresh_attribution(conn: sqlite3.Connection, session: str) -> None:
+    """Attribute a small session's new requests now, so that `top` is current after every response (the Stop
+    hooks refresh larger ones, once a turn). Never waits for another writer: the next render tries again."""
+    if conn.execute("SELECT 1 FROM dirty_sessions WHERE session_id=?", (session,)).fetchone() is None:
+        return
+    from ..ledger import attribution
+    from ..ledger.sqlite import sqlite3 as sqlite
+    conn.execute("PRAGMA busy_timeout=0")
+    try:
+        attribution.refresh(conn, [session])
+    except sqlite.OperationalError as exc:  # busy: another writer holds the ledger
+        if "locked" not in str(exc) and "busy" not in str(exc):
+            raise
+    finally:
+        conn.execute(f"PRAGMA busy_timeout={int(LEDGER_TIMEOUT_S * 1000)}")
 
 
 def context_segment(s: Status, values: dict) -> tuple[str | None, float | None]:
@@ -204,8 +230,8 @@ def context_segment(s: Status, values: dict) -> tuple[str | None, float | None]:
 def window_text(w: windows.Window | None, now_ms: int) -> tuple[dict, float | None]:
     if w is None:
         return {}, None
-    mark = "~" if w.estimate else ""
-    pct = mark + units.pct(w.pct) if w.pct is not None else mark or "?"
+    # no percentage known (an API-key user before any calibration): "?", never a bare "~" (doctor says why)
+    pct = ("~" if w.estimate else "") + units.pct(w.pct) if w.pct is not None else "?"
     left = units.duration(w.reset_ms - now_ms) if w.reset_ms else "?"
     forecast = f" ⚠ out {units.clock(w.runs_out_ms, now_ms)}" if w.runs_out_ms else ""
     return {"pct": pct, "left": left, "forecast": forecast}, w.pct
@@ -249,7 +275,7 @@ def segments(s: Status, values: dict, config: dict, now_ms: int) -> dict[str, tu
 
 
 def compose(s: Status, values: dict, config: dict, now_ms: int, warning: str | None = None) -> list[str]:
-    """The lines; `warning` (a config mistake, named) ends the first one."""
+    """The lines; `warning` (a config mistake, named) leads the first one: Claude Code cuts a line's end."""
     made = segments(s, values, config, now_ms)
     thresholds = dict(statusline_keys.DEFAULT_THRESHOLDS, **(config.get("thresholds") or {}))
     color = render.use_color(config)
@@ -259,10 +285,22 @@ def compose(s: Status, values: dict, config: dict, now_ms: int, warning: str | N
         parts = [(n, made[n][0], render.level(made[n][1], thresholds.get(n, [101, 101])))
                  for n in names if n in made]
         if warning and not lines:
-            parts.append(("config", warning, 1))
+            parts.insert(0, ("config", warning, 1))
         if parts:
             lines.append(render.fit(parts, render.columns(), color, separator))
     return lines
+
+
+def with_chained(ours: list[str], theirs: list[str], separator: str) -> list[str]:
+    """The user's own status line after ours: on our first line if it fits there whole, else on a line of its
+    own. Ours is fitted first, so theirs never pushes ccledger's segments out."""
+    if not theirs:
+        return ours
+    width = render.columns()
+    joined = ours[0] + separator + theirs[0]
+    if width is None or render.visible_len(joined) <= width:
+        return [joined] + ours[1:] + theirs[1:]
+    return ours + theirs
 
 
 def chained_command(config: dict) -> str | None:
@@ -329,9 +367,7 @@ def build(raw: bytes, now_ms: int, record: bool = True) -> list[str]:
     command = None if os.environ.get("CCLEDGER_CHAINED") else chained_command(config)
     if command:
         theirs = run_chained(command, raw, float(config.get("chain_timeout", CHAIN_TIMEOUT_S)))
-        if theirs:
-            sep = config.get("separator", " │ ")
-            lines = [theirs[0] + sep + lines[0]] + lines[1:] + theirs[1:]
+        lines = with_chained(lines, theirs, render.styled(config.get("separator", " │ "), render.use_color(config)))
     return lines
 
 
