@@ -12,7 +12,6 @@ Getters never create folders; `ensure_dir` does, with mode 0700 (files are creat
 """
 from __future__ import annotations
 
-import binascii
 import os
 import sys
 
@@ -91,6 +90,7 @@ def session_state(folder: str, session: str, suffix: str = "") -> str:
     anything else must not escape the folder, nor exceed the 255 bytes a file name may hold)."""
     name = "".join(c if c.isalnum() or c in "-_" else "_" for c in session)
     if len(name.encode("utf-8")) > 128:
+        import binascii  # only for overlong ids: a quarter of a millisecond off every hook and render
         name = "%s-%08x" % (name[:32], binascii.crc32(session.encode("utf-8", "surrogatepass")))
     return os.path.join(state_dir(), folder, name + suffix)
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import os
 import time
-from collections import namedtuple
 
 from ..base import fastjson, paths
+from ..base.records import record
 
 TYPE_CHECKING = False  # annotations only: the hot path avoids importing sqlite3.dbapi2
 if TYPE_CHECKING:
@@ -29,7 +29,7 @@ RESAMPLE_MS = 24 * 3_600_000   # windows with a reading this recent are measured
 FAMILIES = ("opus", "sonnet", "haiku", "fable", "mythos")
 
 
-class Window(namedtuple("Window", "pct start_ms reset_ms estimate runs_out_ms")):
+class Window(record("Window", "pct start_ms reset_ms estimate runs_out_ms")):
     """pct: used share 0..100 or None; estimate: a local estimate ('~'), not Anthropic's number;
     runs_out_ms: 100% at the average pace so far, if that comes before the reset."""
     __slots__ = ()

@@ -8,10 +8,10 @@ unknown and reported, never shown.
 """
 from __future__ import annotations
 
-from collections import namedtuple
+from ..base.records import record
 
 
-class Status(namedtuple("Status", "session_id transcript_path cwd model_id model_name version cost_usd duration_ms context_pct context_tokens context_size context_official five_hour_pct five_hour_reset_ms seven_day_pct seven_day_reset_ms prompt_cache faults")):
+class Status(record("Status", "session_id transcript_path cwd model_id model_name version cost_usd duration_ms context_pct context_tokens context_size context_official five_hour_pct five_hour_reset_ms seven_day_pct seven_day_reset_ms prompt_cache faults")):
     """One status line payload. context_pct: official used_percentage, else computed from current_usage
     (context_official says which); *_reset_ms: epoch ms; faults: what was wrong, for the error log."""
     __slots__ = ()
