@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import sys
-from typing import Any
+from collections.abc import Iterable  # not typing: a report's start skips its import
 
 from ..base import errors
 from ..base.errors import CcledgerError
@@ -137,7 +137,7 @@ def load_config() -> dict:
     return _config
 
 
-def catch_up(conn: sqlite3.Connection, quiet: bool = False, roots: Any = None) -> ingest.Summary:
+def catch_up(conn: sqlite3.Connection, quiet: bool = False, roots: Iterable[str] | None = None) -> ingest.Summary:
     """Drain the hook spool and ingest whatever is new; a progress bar on a terminal for a large backlog."""
     events.drain(conn)
     overrides = pricing.stored_overrides(conn)

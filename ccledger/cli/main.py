@@ -13,14 +13,13 @@ the shell completions (cli/completion.py) are generated from this parser.
 from __future__ import annotations
 
 import argparse
-import difflib
 import importlib
 import os
 import re
 import signal
 import sys
 import textwrap
-from typing import Callable
+from collections.abc import Callable  # not typing: a report's start skips its import
 
 from .. import __version__
 from ..base.errors import ERROR, INTERRUPTED, USAGE, CcledgerError
@@ -90,6 +89,7 @@ class Parser(argparse.ArgumentParser):
 
     def _check_value(self, action: argparse.Action, value: object) -> None:
         if action.choices is not None and value not in action.choices:
+            import difflib  # only for a mistake: not on every command's start
             choices = [str(c) for c in action.choices]
             close = difflib.get_close_matches(str(value), choices, n=1, cutoff=0.5)
             hint = f"; did you mean {close[0]}?" if close else ""
@@ -425,6 +425,7 @@ def _leaf(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse
 def _unrecognized(parser: argparse.ArgumentParser, extras: list[str]) -> str:
     """argparse's message, with the nearest option of that command when one is close."""
     message = f"unrecognized arguments: {' '.join(extras)}"
+    import difflib  # only for a mistake: not on every command's start
     options = [o for action in parser._actions for o in action.option_strings]
     for word in extras:
         if word.startswith("-"):

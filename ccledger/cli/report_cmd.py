@@ -4,8 +4,7 @@ from __future__ import annotations
 import argparse
 import sqlite3
 
-from ..ledger import windows
-from ..report import blocks, envelope, periods, usage, windowing
+from ..report import envelope, periods, usage
 from . import context
 from .main import PERIODS
 
@@ -48,7 +47,9 @@ def rows_for(conn: sqlite3.Connection, kind: str, flt: usage.Filters, breakdown:
     if kind == "models":
         return usage.by_model(conn, flt)
     if kind == "windows":
+        from ..report import windowing  # each report imports only what it reads
         return windowing.rows(conn, flt)
+    from ..report import blocks
     return blocks.blocks(conn, flt)
 
 
@@ -56,6 +57,7 @@ def run(args: argparse.Namespace) -> int:
     conn, flt = prepare(args)
     extra = {}
     if args.kind == "windows":  # first: the estimated window below uses it
+        from ..ledger import windows
         try:
             extra["calibration"] = windows.refresh_calibration(conn, force=True)
         except OSError:  # its cache files cannot be written (read-only or full disk): computed all the same

@@ -519,6 +519,7 @@ def scan(data: bytes, start: int, info: FileInfo, first_line: bool = True, fast_
             result.end = start
             return result
     last = data.rfind(b"\n") + 1
+    result.lines = data.count(b"\n", pos, last)  # every line of the loop below, whatever becomes of it
     find = data.find
     assistant, user = reader.assistant, reader.user
     while pos < last:
@@ -526,7 +527,6 @@ def scan(data: bytes, start: int, info: FileInfo, first_line: bool = True, fast_
         offset = start + pos
         line = data[pos:nl]
         pos = nl + 1
-        result.lines += 1
         begin = 0
         if line[:1] != b"{":
             head = line.lstrip()

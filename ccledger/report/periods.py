@@ -1,15 +1,14 @@
 """Time zones, date bounds and calendar buckets for reports.
 
-The ledger stores UTC epoch milliseconds. Reports group in SQL by quarter hour
-(every real UTC offset is a multiple of 15 minutes) and map each quarter to a
-local date here, so daylight-saving changes land on the right day without
-converting every row in Python.
+The ledger stores UTC epoch milliseconds; usage_rollup holds quarter hours
+(every real UTC offset is a multiple of 15 minutes). Reports group by local day
+in SQL with the zone's offsets written into the query (`day_sql`), so
+daylight-saving changes land on the right day without converting every row in
+Python.
 """
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
-from typing import Callable
 
 from ..base.errors import USAGE, CcledgerError
 from ..ledger.schema import QUARTER_MS
@@ -27,11 +26,13 @@ def clamp_ms(ms: int) -> int:
     return MIN_MS if ms < MIN_MS else MAX_MS if ms > MAX_MS else ms
 
 
-@dataclass(frozen=True)
 class Zone:
-    """A named IANA zone, or None for the machine's local time (DST-aware via the C library)."""
-    name: str
-    tz: dt.tzinfo | None
+    """A named IANA zone, or None for the machine's local time (DST-aware via the C library). A plain class:
+    importing dataclasses and generating the class cost a report's start milliseconds."""
+    __slots__ = ("name", "tz")
+
+    def __init__(self, name: str, tz: dt.tzinfo | None) -> None:
+        self.name, self.tz = name, tz
 
     def moment(self, ms: int) -> dt.datetime:
         ms = clamp_ms(ms)
@@ -102,16 +103,57 @@ def bounds(z: Zone, since: str | None, until: str | None) -> tuple[int | None, i
     return start, end
 
 
-def day_of(z: Zone) -> Callable[[int], dt.date]:
-    """quarter-hour index -> local date, memoised."""
-    cache: dict[int, dt.date] = {}
+DAY_MS = 86_400_000
+_QUARTERS_PER_DAY = DAY_MS // QUARTER_MS
+_EPOCH_ORDINAL = _EPOCH_DAY.toordinal()
+_BIAS_DAYS = 1_000_000  # shifts every time past zero so SQLite's truncating division floors
 
-    def lookup(quarter: int) -> dt.date:
-        value = cache.get(quarter)
-        if value is None:
-            value = cache[quarter] = z.moment(quarter * QUARTER_MS).date()
-        return value
-    return lookup
+
+def offset_ms(z: Zone, ms: int) -> int:
+    """How far the zone's wall clock is ahead of UTC at `ms` (clamped as `moment` clamps)."""
+    local = z.moment(ms).replace(tzinfo=None)
+    return (local - dt.datetime(1970, 1, 1)) // dt.timedelta(milliseconds=1) - clamp_ms(ms)
+
+
+def day_sql(z: Zone, quarters: list[int]) -> str:
+    """SQL for the local day (days since 1970-01-01, see `day_of_number`) of usage_rollup's `quarter`, so a
+    report groups by day in SQL. Exact at the given quarters (sorted: the ones the report reads): the zone's
+    offset is looked up at those only, split in halves until each run is a day at most with one offset (no zone
+    changes its clocks and back within a day), and the runs become a CASE (two per year where the clocks
+    change, none for UTC)."""
+    seen: dict[int, int] = {}
+
+    def at(i: int) -> int:
+        q = quarters[i]
+        if q not in seen:
+            seen[q] = offset_ms(z, q * QUARTER_MS)
+        return seen[q]
+
+    changes: list[tuple[int, int]] = []  # (first quarter, its offset) where the offset changes
+
+    def split(lo: int, hi: int) -> None:
+        if at(lo) == at(hi) and quarters[hi] - quarters[lo] <= _QUARTERS_PER_DAY:
+            return
+        if hi - lo == 1:
+            if at(lo) != at(hi):
+                changes.append((quarters[hi], at(hi)))
+            return
+        mid = (lo + hi) // 2
+        split(lo, mid)
+        split(mid, hi)
+
+    if quarters:
+        split(0, len(quarters) - 1)
+    offsets = [at(0) if quarters else 0] + [o for _, o in changes]  # offsets[i] holds before changes[i] starts
+    offset = str(offsets[0]) if not changes else "CASE " + " ".join(
+        f"WHEN quarter < {q} THEN {o}" for (q, _), o in zip(changes, offsets)) + f" ELSE {offsets[-1]} END"
+    ms = f"MIN(MAX(quarter * {QUARTER_MS}, {MIN_MS}), {MAX_MS})"
+    return f"(({ms} + {offset} + {_BIAS_DAYS * DAY_MS}) / {DAY_MS} - {_BIAS_DAYS})"
+
+
+def day_of_number(number: int) -> dt.date:
+    """The date of a `day_sql` day number."""
+    return dt.date.fromordinal(number + _EPOCH_ORDINAL)
 
 
 def day_key(day: dt.date) -> str:

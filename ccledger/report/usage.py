@@ -1,15 +1,15 @@
 """Token and cost reports by period, session, project and model.
 
-Every report is one grouped SQL query over api_calls (grouped by model too, so
-`--breakdown` and the models list come for free) folded into rows here. Rows
-and totals all carry the same token fields, named as in the JSON envelope.
+Every report is one grouped SQL query over usage_rollup (grouped by model too, so
+`--breakdown` and the models list come for free; periods by local day, in SQL)
+folded into rows here. Rows and totals all carry the same token fields, named as
+in the JSON envelope.
 """
 from __future__ import annotations
 
 import os
 import sqlite3
-from dataclasses import dataclass, field
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable  # not typing: a report's start skips its import
 
 from . import periods, projects, rollup
 
@@ -22,13 +22,13 @@ _SUMS = (f"{rollup.total('input_tokens')}, {rollup.total('output_tokens')},"
 ROLLUP_TIME = f"quarter * {periods.QUARTER_MS}"  # local midnights fall on quarter hours: date bounds stay exact
 
 
-@dataclass
 class Filters:
-    zone: periods.Zone
-    since_ms: int | None = None
-    until_ms: int | None = None
-    project: str | None = None
-    session: str | None = None
+    """What a report reads: its time zone, [since_ms, until_ms), a project and a session."""
+    __slots__ = ("zone", "since_ms", "until_ms", "project", "session")
+
+    def __init__(self, zone: periods.Zone, since_ms: int | None = None, until_ms: int | None = None,
+                 project: str | None = None, session: str | None = None) -> None:
+        self.zone, self.since_ms, self.until_ms, self.project, self.session = zone, since_ms, until_ms, project, session
 
     def where(self, alias: str = "", time: str = "ts_ms") -> tuple[str, list]:
         p = alias + "." if alias else ""
@@ -72,14 +72,14 @@ def add(into: dict, inp: int, out: int, cw: int, cr: int, cost: float, n: int) -
     into["requests"] += n
 
 
-@dataclass
 class Group:
     """One report row being built."""
-    key: tuple
-    tokens: dict = field(default_factory=empty)
-    models: dict = field(default_factory=dict)
-    first_ms: int | None = None
-    last_ms: int | None = None
+    __slots__ = ("key", "tokens", "models", "first_ms", "last_ms")
+
+    def __init__(self, key: tuple) -> None:
+        self.key, self.tokens, self.models = key, empty(), {}
+        self.first_ms: int | None = None
+        self.last_ms: int | None = None
 
     def fold(self, model: str, inp: int, out: int, cw: int, cr: int, cost: float, n: int,
              first: int, last: int) -> None:
@@ -106,6 +106,14 @@ def grouped(conn: sqlite3.Connection, flt: Filters, key_sql: str) -> Iterable[tu
                         f"GROUP BY {key_sql}, model", params)
 
 
+def quarters(conn: sqlite3.Connection, flt: Filters) -> list[int]:
+    """The quarter hours a report reads, in order (where periods.day_sql looks up the zone's offset)."""
+    rollup.refresh(conn)
+    where, params = flt.where(time=ROLLUP_TIME)
+    return [q for q, in conn.execute(f"SELECT DISTINCT quarter FROM usage_rollup WHERE {where} ORDER BY quarter",
+                                     params)]
+
+
 def _fold(rows: Iterable[tuple], key_of: Callable[[tuple], tuple], nkey: int) -> dict[tuple, Group]:
     groups: dict[tuple, Group] = {}
     for r in rows:
@@ -118,17 +126,48 @@ def _fold(rows: Iterable[tuple], key_of: Callable[[tuple], tuple], nkey: int) ->
     return groups
 
 
+def _costs_in_order(groups: dict[tuple, Group], rows: Iterable[tuple], key_of: Callable[[tuple], tuple],
+                    nkey: int) -> None:
+    """The groups' costs summed again one quarter hour at a time, in order (the models too, listed as they came):
+    a float sum depends on its order, and costs that end in half a millionth round either way on it, so a
+    period's cost stays what summing its quarter hours gives."""
+    models = {key: group.models for key, group in groups.items()}
+    for group in groups.values():
+        group.tokens["cost_usd"] = 0.0
+        group.models = {}
+    for r in rows:
+        key = key_of(r)
+        group = groups[key]
+        model, cost = r[nkey], r[nkey + 1] or 0.0
+        group.tokens["cost_usd"] += cost
+        if model != SYNTHETIC:
+            tokens = group.models.get(model)
+            if tokens is None:
+                tokens = group.models[model] = models[key][model]
+                tokens["cost_usd"] = 0.0
+            tokens["cost_usd"] += cost
+
+
 def by_period(conn: sqlite3.Connection, flt: Filters, period: str, breakdown: bool,
               per_project: bool = False) -> list[dict]:
     """period: day, week or month, in the filter's time zone. `per_project` (ccusage's --instances): one row
     per project within each period, the costliest first."""
-    day = periods.day_of(flt.zone)
     label = {"day": periods.day_key, "week": periods.week_key, "month": periods.month_key}[period]
     name = {"day": "date", "week": "week", "month": "month"}[period]
-    if per_project:
-        groups = _fold(grouped(conn, flt, "quarter, project"), lambda r: (label(day(r[0])), r[1]), 2)
-    else:
-        groups = _fold(grouped(conn, flt, "quarter"), lambda r: (label(day(r[0])),), 1)
+    labels: dict[int, str] = {}
+
+    def key_of(r: tuple) -> tuple:
+        number = r[0]
+        if number not in labels:
+            labels[number] = label(periods.day_of_number(number))
+        return (labels[number], r[1]) if per_project else (labels[number],)
+    day = periods.day_sql(flt.zone, quarters(conn, flt))
+    keys, nkey = (f"{day}, project", 2) if per_project else (day, 1)
+    groups = _fold(grouped(conn, flt, keys), key_of, nkey)
+    where, params = flt.where(time=ROLLUP_TIME)
+    by_quarter = "quarter, project, model" if per_project else "quarter, model"
+    _costs_in_order(groups, conn.execute(f"SELECT {keys}, model, SUM(cost_usd) FROM usage_rollup WHERE {where} "
+                                         f"GROUP BY {by_quarter} ORDER BY {by_quarter}", params), key_of, nkey)
     rows = [{name: key[0], **({"project": key[1]} if per_project else {}), **groups[key].row(breakdown)}
             for key in groups]
     rows.sort(key=lambda r: (r[name], -r["cost_usd"], r.get("project") or ""))
