@@ -160,7 +160,7 @@ def catch_up(payload: dict, budget_s: float | None = None, expected: str | None 
             if budgets and budgets.needs_attribution(payload.get("cwd")):
                 attribution.refresh(conn, [session])  # a tool-result or MCP limit is measured from it
             else:
-                attribution.refresh_now_and_then(conn, session, attribution_interval_s(conn, session))
+                attribution.refresh_now_and_then(conn, session, lambda: attribution_interval_s(conn, session))
         if budget_s is None and budgets:
             transcript = payload.get("transcript_path")
             return budgets.evaluate(conn, session if type(session) is str else None, payload.get("cwd"),

@@ -285,9 +285,10 @@ def attribute(conn: sqlite3.Connection, session: str) -> list[tuple]:
     return rows
 
 
-def refresh_now_and_then(conn: sqlite3.Connection, session: str, min_interval_s: float = 60.0) -> bool:
-    """The hooks' form: attribution of a long session costs tens of ms, so a hook recomputes it at most
-    once a minute per session (reports always recompute what is stale). True if it ran."""
+def refresh_now_and_then(conn: sqlite3.Connection, session: str, interval_s=None) -> bool:
+    """The hooks' form: attribution of a long session costs tens of ms, so a hook recomputes it only when
+    the interval its last refresh chose has passed (`interval_s()`, asked after a refresh and kept in the
+    stamp file, so a hook that skips pays one open, not a query; 60 s without it). True if it ran."""
     import os
     import time
 
@@ -296,13 +297,14 @@ def refresh_now_and_then(conn: sqlite3.Connection, session: str, min_interval_s:
         return False
     stamp = paths.session_state("attributed", session)
     try:
-        if time.time() - os.path.getmtime(stamp) < min_interval_s:
+        with open(stamp, "rb") as handle:
+            wait = float(handle.read(32) or 60.0)
+        if time.time() - os.path.getmtime(stamp) < wait:
             return False
-    except OSError:
+    except (OSError, ValueError):
         pass
     refresh(conn, [session])
-    paths.ensure_dir(os.path.dirname(stamp))
-    os.close(os.open(stamp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))  # a new mtime; 0600 like every file
+    paths.write_atomic(stamp, repr(interval_s() if interval_s else 60.0))  # a new mtime; 0600 like every file
     return True
 
 
