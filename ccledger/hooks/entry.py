@@ -25,7 +25,9 @@ BUDGET_SHARE = 0.5  # of an event's timeout (hookspec) spent ingesting: a hook e
 # later on a busy machine: how long a gating hook waits for the previous tool call's request to be written.
 FLUSH_WAIT_S = 0.5
 ATTRIBUTION_S_PER_REQUEST = 15e-6  # attributing a session costs about this per request (342 in 4.6 ms)
-ATTRIBUTION_PACE = 10              # so a hook refreshes it at most once per ten times what that costs
+ATTRIBUTION_PACE = 10              # so a hook refreshes it at most once per ten times what that costs,
+ATTRIBUTION_FLOOR_S = 5.0          # and a long one not twice within a few seconds (Stop fires once a turn)
+ATTRIBUTION_SHORT = 200            # requests: a session this short is cheap (~3 ms) and attributed every Stop
 
 
 def _size(value: object) -> int | None:
@@ -174,9 +176,10 @@ def catch_up(payload: dict, budget_s: float | None = None, expected: str | None 
 def attribution_interval_s(conn, session: str) -> float:
     """How long after its last refresh a session's attribution is refreshed again: the status line's `top`
     must be current after each turn, but a long session costs tens of ms to attribute, so at most a tenth of
-    the time goes to it (a session of a few hundred requests: every Stop; of 20,000 requests: every 3 s)."""
+    the time goes to it, and a long one never twice within ATTRIBUTION_FLOOR_S (20,000 requests: every 3 s)."""
     requests = conn.execute("SELECT COUNT(*) FROM api_calls WHERE session_id=?", (session,)).fetchone()[0]
-    return requests * ATTRIBUTION_S_PER_REQUEST * ATTRIBUTION_PACE
+    pace = requests * ATTRIBUTION_S_PER_REQUEST * ATTRIBUTION_PACE
+    return pace if requests <= ATTRIBUTION_SHORT else max(ATTRIBUTION_FLOOR_S, pace)
 
 
 def _holds(conn, call: str) -> bool:
