@@ -75,11 +75,14 @@ def load_strict(path: str | None = None) -> dict:
         raise CcledgerError(str(exc)) from None
 
 
-def _parse(path: str) -> tuple[dict, str | None]:
+def _parse(path: str) -> tuple[dict, str | None, int | None]:
+    """(the document, why it could not be used, the line that says so): the hot path's never-raising parse."""
     try:
-        return parse(path), None
+        return parse(path), None, None
+    except FileProblem as exc:
+        return {}, str(exc), exc.line
     except Exception as exc:  # noqa: BLE001 - any failure means "no config", logged
-        return {}, str(exc) if isinstance(exc, FileProblem) else f"{path}: {type(exc).__name__}: {exc}"
+        return {}, f"{path}: {type(exc).__name__}: {exc}", None
 
 
 def stamp() -> list | None:
@@ -97,31 +100,33 @@ def load() -> dict:
     return load_checked()[0]
 
 
-def load_checked() -> tuple[dict, str | None]:
-    """(the config as a dict, why the file could not be used or None): {} and the reason when it is broken."""
+def load_checked() -> tuple[dict, str | None, int | None]:
+    """(the config as a dict, why the file could not be used or None, the line at fault if known): {} and the
+    reason when it is broken."""
     path = paths.config_path()
     version = stamp()
     if version is None:
-        return {}, None
+        return {}, None, None
     try:
         with open(_cache_path(), "rb") as handle:
             cached = fastjson.loads(handle.read())
         if type(cached) is dict and cached.get("stamp") == version and cached.get("path") == path:
-            return cached.get("config") or {}, cached.get("error")
+            return cached.get("config") or {}, cached.get("error"), cached.get("line")
     except (OSError, ValueError):
         pass
-    config, error = _parse(path)
+    config, error, line = _parse(path)
     if error:
         errlog.record("config", f"{error}; the file could not be read, so until it is fixed the defaults "
                                 "apply (no budgets, the default status line)", False)
     try:
-        paths.write_atomic(_cache_path(), fastjson.dumps({"path": path, "stamp": version, "config": config, "error": error}))
+        paths.write_atomic(_cache_path(), fastjson.dumps({"path": path, "stamp": version, "config": config,
+                                                          "error": error, "line": line}))
     except (OSError, TypeError, ValueError):  # e.g. a TOML date, which JSON cannot hold: parse again next time
         pass
-    return config, error
+    return config, error, line
 
 
-def statusline(config: dict, error: str | None) -> tuple[dict, str | None]:
+def statusline(config: dict, error: str | None, line: int | None = None) -> tuple[dict, str | None]:
     """The [statusline] table with each invalid key at its default, and the short warning the line ends with:
     a mistake costs its own key only, and is named (in the line, and once in errors.log)."""
     table, bad = statusline_keys.checked(config.get("statusline", {}))
@@ -129,18 +134,10 @@ def statusline(config: dict, error: str | None) -> tuple[dict, str | None]:
         note_once("statusline:" + ",".join(bad), f"{paths.config_path()}: invalid value for {', '.join(bad)}; the "
                                                   "status line uses the default there (`ccledger config check` says why)")
     if error:  # the defaults apply, so no budget is in force: the line says so, and where the mistake is
-        line = _line_of(error)
         return table, "⚠ budgets off: config.toml " + (f"line {line}" if line else "invalid")
     if not bad:
         return table, None
     return table, f"⚠ config: {bad[0]}" + (f" +{len(bad) - 1}" if len(bad) > 1 else "")
-
-
-def _line_of(error: str) -> int | None:
-    """The line a reason from _parse names: tomllib's "(at line 3, column 5)", read_text's "(line 3)"."""
-    at = error.rfind("line ")
-    digits = error[at + 5:].split(",")[0].split(")")[0] if at >= 0 else ""
-    return int(digits) if digits.isdigit() else None
 
 
 def has_budgets(config: dict) -> bool:

@@ -346,8 +346,8 @@ def build(raw: bytes, now_ms: int, record: bool = True) -> list[str]:
         errlog.record("statusline", "stdin is empty: showing a minimal line", False)
     elif obj is not None and s.faults:
         errlog.record("statusline", "; ".join(s.faults), False)
-    everything, broken = userconfig.load_checked()
-    config, warning = userconfig.statusline(everything, broken)
+    everything, broken, line = userconfig.load_checked()
+    config, warning = userconfig.statusline(everything, broken, line)
     values: dict = {}
     try:
         found = cached(s, now_ms) if record else None
