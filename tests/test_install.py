@@ -419,19 +419,24 @@ def test_plugin_hooks_json_follows_the_hook_spec():
         assert (handler.get("async"), handler["timeout"]) == (expected.get("async"), expected["timeout"])
 
 
-def test_on_a_terminal_it_asks_once_and_no_means_nothing_changes(isolated, settings_file):
+def install_answering_no() -> subprocess.CompletedProcess:
+    """install.py run with a terminal as stdin, answering "n" to its question."""
     import pty
-    settings_file.write_text('{"model": "opus"}')
-    before = snapshot(isolated)
     master, slave = pty.openpty()
     try:
         os.write(master, b"n\n")
-        done = subprocess.run([sys.executable, str(REPO / "install.py"), "--python", sys.executable,
+        return subprocess.run([sys.executable, str(REPO / "install.py"), "--python", sys.executable,
                                "--site-packages", str(REPO), "--no-ingest"], stdin=slave, capture_output=True,
                               text=True, timeout=60, env=os.environ)
     finally:
         os.close(master)
         os.close(slave)
+
+
+def test_on_a_terminal_it_asks_once_and_no_means_nothing_changes(isolated, settings_file):
+    settings_file.write_text('{"model": "opus"}')
+    before = snapshot(isolated)
+    done = install_answering_no()
     assert done.returncode == 0 and done.stdout.count("[Y/n]") == 1 and "Nothing was changed" in done.stdout
     assert snapshot(isolated) == before
 
@@ -634,17 +639,8 @@ def test_dry_run_says_where_a_replaced_statusline_goes(settings_file):
 
 
 def test_on_a_terminal_the_change_is_summarised_before_the_question(isolated, settings_file):
-    import pty
     settings_file.write_text(json.dumps({"model": "opus", "statusLine": {"type": "command", "command": "mine"}}))
-    master, slave = pty.openpty()
-    try:
-        os.write(master, b"n\n")
-        done = subprocess.run([sys.executable, str(REPO / "install.py"), "--python", sys.executable,
-                               "--site-packages", str(REPO), "--no-ingest"], stdin=slave, capture_output=True,
-                              text=True, timeout=60, env=os.environ)
-    finally:
-        os.close(master)
-        os.close(slave)
+    done = install_answering_no()
     out = done.stdout
     assert done.returncode == 0 and out.count("[Y/n]") == 1 and "Nothing was changed" in out
     asked = out.index("[Y/n]")
